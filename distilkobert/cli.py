@@ -1,0 +1,79 @@
+"""The `distilkobert` console script: one entry point, one subcommand per job.
+
+Each subcommand forwards its remaining arguments to the `main(argv)` of the module that owns the job,
+so `distilkobert <command> --help` shows that module's own, complete help. Modules are imported lazily:
+`distilkobert --help` stays instant and the Hub endpoint is configured before any Hugging Face import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Callable, Sequence
+
+# (words, "module:function", one-line help)
+COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
+    (("hub", "serve"), "distilkobert.hub.server:serve_main",
+     "run the local Hub-compatible server that the real Hugging Face clients talk to (HF_ENDPOINT)"),
+    (("tokenizer", "build"), "distilkobert.tokenization.cli:build_main",
+     "build one tokenizer folder (slow remote-code class + exact fast tokenizer.json) from a .model and vocab.txt"),
+    (("tokenizer", "train"), "distilkobert.tokenization.cli:train_main",
+     "train a KoBERT-format SentencePiece vocabulary on a Korean corpus, then build the tokenizer folder"),
+    (("dataset", "nsmc"), "distilkobert.data.nsmc:main",
+     "build (and publish) the NSMC dataset: train / validation / test parquet + dataset card"),
+    (("dataset", "corpus"), "distilkobert.data.corpus:main",
+     "build (and publish) the cleaned, deduplicated pretraining corpus dataset"),
+    (("train",), "distilkobert.distill.run:main",
+     "distil a student from a teacher (or train MLM alone); same as `python train_distill.py`"),
+    (("eval",), "distilkobert.evaluation.run:main",
+     "fine-tune and evaluate on NSMC honestly; same as `python eval_nsmc.py`"),
+    (("demo",), "distilkobert.demo:main",
+     "the main job, offline: data -> tokenizer -> teacher -> student -> eval -> Hub -> results table"),
+]
+
+
+def _load(target: str) -> Callable[[Sequence[str]], int | None]:
+    module_name, func_name = target.split(":")
+    return getattr(importlib.import_module(module_name), func_name)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="distilkobert",
+        description="DistilKoBERT: a small Korean BERT, its exact KoBERT tokenizer, datasets and Hub tooling.",
+        epilog="Run `distilkobert <command> --help` for the options of each command.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="<command>")
+    groups: dict[str, argparse._SubParsersAction] = {}
+    for words, target, help_text in COMMANDS:
+        if len(words) == 1:
+            p = sub.add_parser(words[0], help=help_text, add_help=False)
+            p.set_defaults(_target=target)
+            continue
+        group, name = words
+        if group not in groups:
+            gp = sub.add_parser(group, help=f"{group} commands: " + ", ".join(
+                w[1] for w, _, _ in COMMANDS if len(w) == 2 and w[0] == group))
+            groups[group] = gp.add_subparsers(dest="subcommand", metavar="<subcommand>")
+            gp.set_defaults(_group_parser=gp)
+        p = groups[group].add_parser(name, help=help_text, add_help=False)
+        p.set_defaults(_target=target)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    target = getattr(args, "_target", None)
+    if target is None:
+        group_parser = getattr(args, "_group_parser", None)
+        (group_parser or parser).print_help()
+        return 0 if not argv or argv[-1] in ("-h", "--help") else 2
+    result = _load(target)(rest)
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
