@@ -1,0 +1,9 @@
+"""The local Hugging Face Hub-compatible server and the helpers that publish to a Hub.
+
+- ``server.HubServer`` / ``distilkobert hub serve``: the stdlib-only server (``storage`` holds its data).
+- ``endpoint.configure_hub_environment()``: point the HF clients at HF_ENDPOINT or an in-process local Hub.
+- ``publish.publish_folder()``: upload a folder as an immutable, tagged version (with retries).
+- ``pytest_plugin``: a local Hub for the test session.
+
+Import-light on purpose: nothing here imports huggingface_hub, datasets or transformers at import time.
+"""

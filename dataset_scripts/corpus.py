@@ -1,0 +1,11 @@
+"""Build (and publish) the cleaned pretraining corpus; same as `distilkobert dataset corpus`. See --help."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from a checkout too
+
+from distilkobert.data.corpus import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

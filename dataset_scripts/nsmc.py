@@ -1,0 +1,11 @@
+"""Build (and publish) the NSMC dataset; same as `distilkobert dataset nsmc`. Run with --help for options."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from a checkout too
+
+from distilkobert.data.nsmc import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

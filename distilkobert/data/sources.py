@@ -1,0 +1,69 @@
+"""Opening raw inputs: local files (plain or gzip, detected by content) and URLs.
+
+stdlib only, so that the dataset commands can configure the Hub endpoint before any Hugging Face import.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import BinaryIO
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+class SourceError(Exception):
+    """An input could not be opened or read; the message names it and says what to do."""
+
+
+def is_url(location: str | os.PathLike) -> bool:
+    return str(location).startswith(("http://", "https://"))
+
+
+def _maybe_gunzip(raw: BinaryIO) -> BinaryIO:
+    # By content, not by name: a `.txt` that is really gzip (or the reverse) still reads correctly.
+    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
+    if buffered.peek(2)[:2] == GZIP_MAGIC:
+        return gzip.GzipFile(fileobj=buffered)  # type: ignore[return-value]
+    return buffered
+
+
+def open_binary(location: str | os.PathLike, *, url_hint: str = "", timeout: float = 30.0) -> BinaryIO:
+    """Open a local path or URL for binary line iteration, transparently decompressing gzip.
+
+    A URL that cannot be fetched raises `SourceError` whose message includes `url_hint` (e.g. which
+    command-line option takes a local file instead).
+    """
+    if is_url(location):
+        try:
+            response = urllib.request.urlopen(str(location), timeout=timeout)  # noqa: S310 - user-given URL
+            data = response.read()
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise SourceError(f"could not download {location}: {reason}. {url_hint}".strip()) from None
+        return _maybe_gunzip(io.BytesIO(data))  # type: ignore[arg-type]
+    path = Path(location)
+    if not path.exists():
+        raise SourceError(f"{path}: no such file")
+    if path.is_dir():
+        raise SourceError(f"{path}: is a directory, expected a file")
+    try:
+        return _maybe_gunzip(open(path, "rb"))
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot open ({exc.strerror or exc})") from None
+
+
+def sha256_of(location: str | os.PathLike) -> str | None:
+    """sha256 of a local file's bytes as stored (None for URLs), recorded in dataset cards."""
+    if is_url(location):
+        return None
+    digest = hashlib.sha256()
+    with open(location, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

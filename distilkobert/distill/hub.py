@@ -1,0 +1,143 @@
+"""Versioned publication of a training run: checkpoints to a branch (a tag per step), final model to main.
+
+Pushing never deletes local files and never stops training: a failed push is logged and retried at the next
+save and at the end of training.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from transformers import TrainerCallback
+
+logger = logging.getLogger(__name__)
+
+# files of the final model folder that go to the Hub (checkpoints and caches stay local)
+FINAL_SKIP_PREFIXES = ("checkpoint-", "runs", ".", "training_args.bin")
+
+
+class VersionExistsLocalError(ValueError):
+    """Fallback when distilkobert.hub.publish is not available."""
+
+
+def _version_error_class():
+    try:
+        from distilkobert.hub.publish import VersionExistsError
+
+        return VersionExistsError
+    except ImportError:
+        return VersionExistsLocalError
+
+
+def existing_tags(repo_id: str) -> set[str]:
+    """Tags of a model repo (empty when the repo does not exist yet)."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    try:
+        refs = HfApi().list_repo_refs(repo_id)
+    except RepositoryNotFoundError:
+        return set()
+    return {t.name for t in refs.tags}
+
+
+def check_version_available(repo_id: str, version: str) -> None:
+    """Raise the Hub's VersionExistsError before training when `version` is already a tag of `repo_id`."""
+    if version in existing_tags(repo_id):
+        raise _version_error_class()(
+            f"version {version!r} already exists in {repo_id}: choose a new --version (published versions are "
+            "immutable)")
+
+
+def _publish(folder: Path, repo_id: str, *, version: str | None, revision: str, message: str, retries: int = 4):
+    from distilkobert.hub.publish import publish_folder
+
+    return publish_folder(str(folder), repo_id, version=version, revision=revision, commit_message=message,
+                          retries=retries)
+
+
+def ensure_branch(repo_id: str, branch: str, private: bool = False) -> None:
+    from huggingface_hub import HfApi
+
+    api = HfApi()
+    api.create_repo(repo_id, exist_ok=True, private=private)
+    if branch != "main":
+        api.create_branch(repo_id, branch=branch, exist_ok=True)
+
+
+class CheckpointPushCallback(TrainerCallback):
+    """On every save, push `checkpoint-N` to `branch` and tag it `<version>-step-N` (main process only)."""
+
+    def __init__(self, repo_id: str, version: str, branch: str, private: bool = False, retries: int = 3):
+        self.repo_id, self.version, self.branch = repo_id, version, branch
+        self.private, self.retries = private, retries
+        self.pending: list[int] = []
+        self.pushed: dict[int, str] = {}
+        self._branch_ready = False
+
+    def step_tag(self, step: int) -> str:
+        return f"{self.version}-step-{step}"
+
+    def _push(self, output_dir: Path, step: int, retries: int) -> bool:
+        folder = output_dir / f"checkpoint-{step}"
+        if not folder.is_dir():
+            logger.warning("checkpoint %s is gone locally (save_total_limit?): cannot push it", folder)
+            return True
+        try:
+            if not self._branch_ready:
+                ensure_branch(self.repo_id, self.branch, self.private)
+                self._branch_ready = True
+            res = _publish(folder, self.repo_id, version=self.step_tag(step), revision=self.branch,
+                           message=f"checkpoint step {step} of {self.version}", retries=retries)
+            self.pushed[step] = getattr(res, "commit_sha", "")
+            logger.info("pushed %s to %s@%s (tag %s)", folder.name, self.repo_id, self.branch, self.step_tag(step))
+            return True
+        except _version_error_class():
+            logger.info("tag %s already exists (resumed run): not pushed again", self.step_tag(step))
+            self.pushed[step] = "existing"
+            return True
+        except Exception as exc:  # noqa: BLE001 - the Hub being down must never kill training
+            logger.warning("push of %s failed (%s: %s); will retry later. The local checkpoint is kept.",
+                           folder, type(exc).__name__, exc)
+            return False
+
+    def _drain(self, output_dir: Path, retries: int) -> None:
+        self.pending = [s for s in self.pending if not self._push(output_dir, s, retries)]
+
+    def on_save(self, args, state, control, **kwargs):
+        if not state.is_world_process_zero:
+            return
+        self.pending.append(state.global_step)
+        self._drain(Path(args.output_dir), self.retries)
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if not state.is_world_process_zero:
+            return
+        for attempt in range(3):
+            if not self.pending:
+                break
+            if attempt:
+                time.sleep(2.0 * attempt)
+            self._drain(Path(args.output_dir), self.retries + 2)
+        if self.pending:
+            logger.error("checkpoints %s could not be pushed; they are kept in %s", self.pending, args.output_dir)
+
+
+def publish_final(output_dir: str | Path, repo_id: str, version: str, private: bool = False):
+    """Push the final model files of `output_dir` (not its checkpoints) to main, tagged `version`."""
+    output_dir = Path(output_dir)
+    with tempfile.TemporaryDirectory(prefix="distilkobert-final-") as tmp:
+        staging = Path(tmp)
+        for item in output_dir.iterdir():
+            if item.name.startswith(FINAL_SKIP_PREFIXES) or item.is_dir():
+                continue
+            shutil.copy2(item, staging / item.name)
+        from huggingface_hub import HfApi
+
+        HfApi().create_repo(repo_id, exist_ok=True, private=private)
+        return _publish(staging, repo_id, version=version, revision="main",
+                        message=f"DistilKoBERT {version}", retries=6)

@@ -1,0 +1,287 @@
+"""`distilkobert train` / `python train_distill.py recipes/NAME.yaml [--flag value ...]`.
+
+Distils a student from a teacher (or trains MLM alone with `--teacher_name_or_path none`), evaluates held-out
+MLM with fixed masks, writes `distillation_info.json` + model card and, with `--push_to_hub`, publishes the
+checkpoints (branch `<version>-checkpoints`, tag `<version>-step-N`) and the final model (main, tag `<version>`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+logger = logging.getLogger("distilkobert.distill")
+
+TOKENIZER_PATTERNS = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt",
+                      "*.model", "tokenization_*.py", "added_tokens.json"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns a process exit code (2 for bad arguments / inputs)."""
+    try:
+        from distilkobert.hub.endpoint import configure_hub_environment
+    except ImportError:  # hub helper not installed yet: the environment's HF_ENDPOINT (or the real Hub) is used
+        configure_hub_environment = None
+    # under pytest (or an embedding program) HF_ENDPOINT is already set and the HF libraries already imported
+    if configure_hub_environment is not None and not ("HF_ENDPOINT" in os.environ and "huggingface_hub" in sys.modules):
+        configure_hub_environment()
+    from distilkobert.distill.arguments import parse_args
+
+    try:
+        args = parse_args(argv)
+    except ValueError as exc:
+        print(f"train_distill: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        run(*args)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"train_distill: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _setup_logging(training_args) -> None:
+    import transformers
+
+    level = logging.INFO if training_args.process_index == 0 else logging.WARNING
+    # root stays at WARNING (quiet HTTP / server logs); this package and transformers say what they do
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.WARNING,
+                        stream=sys.stdout)
+    logging.getLogger("distilkobert.distill").setLevel(level)
+    transformers.utils.logging.set_verbosity(level)
+
+
+def copy_tokenizer_files(source: str, revision: str | None, output_dir: Path) -> list[str]:
+    """Copy the tokenizer folder's own files (fast tokenizer.json, slow files, remote code) into output_dir."""
+    import fnmatch
+
+    src = Path(source)
+    if not src.is_dir():
+        from huggingface_hub import snapshot_download
+
+        src = Path(snapshot_download(source, revision=revision, allow_patterns=TOKENIZER_PATTERNS))
+    copied = []
+    for item in sorted(src.iterdir()):
+        if item.is_file() and any(fnmatch.fnmatch(item.name, p) for p in TOKENIZER_PATTERNS):
+            shutil.copy2(item, output_dir / item.name)
+            copied.append(item.name)
+    return copied
+
+
+def _student_summary(model, model_type: str) -> dict:
+    from distilkobert.distill.student import count_parameters
+
+    c = model.config
+    if model_type == "bert":
+        dims = dict(n_layers=c.num_hidden_layers, dim=c.hidden_size, n_heads=c.num_attention_heads,
+                    hidden_dim=c.intermediate_size)
+    else:
+        dims = dict(n_layers=c.n_layers, dim=c.dim, n_heads=c.n_heads, hidden_dim=c.hidden_dim)
+    return {"model_type": c.model_type, **dims, "vocab_size": c.vocab_size, "n_params": count_parameters(model)}
+
+
+def _resume_value(value):
+    if value is None:
+        return None
+    if str(value).lower() in ("true", "last", "1", "yes"):
+        return True
+    if str(value).lower() in ("false", "0", "no", ""):
+        return None
+    return value
+
+
+def run(model_args, data_args, distill_args, training_args) -> dict:
+    """Train, evaluate, save and publish; returns the distillation info dict."""
+    import torch
+    import transformers
+    from transformers import AutoTokenizer, set_seed
+
+    from distilkobert.distill import hub as run_hub
+    from distilkobert.distill.collator import DistillationCollator, masking_probabilities, save_token_counts
+    from distilkobert.distill.data import cache_report, load_corpus, tokenize_corpus
+    from distilkobert.distill.evaluate import heldout_mlm
+    from distilkobert.distill.losses import LossConfig, parse_layer_map
+    from distilkobert.distill.student import build_student, disable_positional_forward, load_teacher
+    from distilkobert.distill.trainer import DistillationTrainer
+
+    _setup_logging(training_args)
+    set_seed(training_args.seed)
+    output_dir = Path(training_args.output_dir)
+    push = bool(training_args.push_to_hub)
+    training_args.push_to_hub = False  # publication is ours (versioned), not Trainer's
+    training_args.remove_unused_columns = False
+    repo_id = training_args.hub_model_id
+    if push:
+        if not repo_id or "/" not in repo_id:
+            raise ValueError("--push_to_hub needs --hub_model_id ORG/NAME")
+        if not distill_args.version:
+            raise ValueError("--push_to_hub needs --version TAG")
+        run_hub.check_version_available(repo_id, distill_args.version)  # refuse before any training
+
+    # -- tokenizer, teacher, student ----------------------------------------------------------------------------
+    tok_src = model_args.tokenizer_name_or_path or model_args.teacher_name_or_path
+    tok_rev = model_args.tokenizer_revision if model_args.tokenizer_name_or_path else model_args.teacher_revision
+    tokenizer = AutoTokenizer.from_pretrained(tok_src, revision=tok_rev)
+    for name in ("pad_token_id", "mask_token_id", "cls_token_id", "sep_token_id"):
+        if getattr(tokenizer, name) is None:
+            raise ValueError(f"tokenizer {tok_src}: {name} is not defined")
+    teacher = None
+    if model_args.has_teacher:
+        teacher = load_teacher(model_args.teacher_name_or_path, model_args.teacher_revision)
+        if distill_args.alpha_ce > 0 and not teacher.has_mlm_head:
+            raise ValueError(f"teacher {model_args.teacher_name_or_path} has no MLM head (encoder only): "
+                             "--alpha_ce must be 0 (use --alpha_cos / --alpha_mse)")
+    layers = model_args.layer_list()
+    student = build_student(tokenizer, model_type=model_args.student_model_type, teacher=teacher, layers=layers,
+                            config_overrides=model_args.student_config_dict())
+    n_student_layers = student.config.num_hidden_layers
+    layer_map = []
+    if teacher is not None and distill_args.alpha_mse > 0:
+        layer_map = parse_layer_map(distill_args.mse_layer_map, n_student_layers, teacher.n_layers)
+    loss_config = LossConfig(alpha_ce=distill_args.alpha_ce, alpha_mlm=distill_args.alpha_mlm,
+                             alpha_cos=distill_args.alpha_cos, alpha_mse=distill_args.alpha_mse,
+                             temperature=distill_args.temperature, ce_positions=distill_args.ce_positions,
+                             layer_map=layer_map, full_logits=distill_args.full_logits)
+
+    # -- data ---------------------------------------------------------------------------------------------------
+    cache_dir = data_args.cache_dir or os.path.join(os.path.expanduser("~"), ".cache", "distilkobert", "tokenized")
+    with training_args.main_process_first(desc="tokenize corpus"):
+        corpus = load_corpus(data_args.dataset_name_or_path, data_args.dataset_revision,
+                             text_column=data_args.text_column, train_split=data_args.train_split,
+                             validation_split=data_args.validation_split,
+                             validation_fraction=data_args.validation_fraction, seed=training_args.seed)
+        if data_args.max_train_texts:
+            train = corpus[data_args.train_split]
+            corpus[data_args.train_split] = train.select(range(min(data_args.max_train_texts, len(train))))
+        dataset_id = f"{data_args.dataset_name_or_path}@{data_args.dataset_revision}:{data_args.max_train_texts}"
+        tokenized, counts, cache_folder = tokenize_corpus(
+            corpus, tokenizer, max_seq_length=data_args.max_seq_length, min_seq_length=data_args.min_seq_length,
+            packing=data_args.packing, cache_dir=cache_dir, dataset_id=dataset_id,
+            num_proc=data_args.preprocessing_num_workers)
+    train_ds, eval_ds = tokenized[data_args.train_split], tokenized[data_args.validation_split]
+    if len(train_ds) == 0:
+        raise ValueError(f"dataset {data_args.dataset_name_or_path}: no training sequence left after tokenization")
+    collator_kwargs = dict(pad_token_id=tokenizer.pad_token_id, mask_token_id=tokenizer.mask_token_id,
+                           special_ids=tokenizer.all_special_ids, mlm_probability=data_args.mlm_probability,
+                           word_mask=data_args.word_mask, word_keep=data_args.word_keep,
+                           word_rand=data_args.word_rand)
+    token_probs = masking_probabilities(counts, tokenizer.all_special_ids, data_args.mlm_smoothing)
+    collator = DistillationCollator(token_probs, seed=training_args.seed, **collator_kwargs)
+
+    # -- training -----------------------------------------------------------------------------------------------
+    teacher_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}.get(
+        model_args.teacher_dtype)
+    if model_args.teacher_dtype == "auto":
+        teacher_dtype = torch.bfloat16 if training_args.bf16 else torch.float16 if training_args.fp16 else None
+    callbacks = []
+    if push and distill_args.push_checkpoints:
+        branch = distill_args.checkpoint_branch or f"{distill_args.version}-checkpoints"
+        callbacks.append(run_hub.CheckpointPushCallback(repo_id, distill_args.version, branch,
+                                                        private=training_args.hub_private_repo or False))
+    trainer = DistillationTrainer(model=student, args=training_args, data_collator=collator, train_dataset=train_ds,
+                                  processing_class=tokenizer, teacher=teacher.model if teacher else None,
+                                  loss_config=loss_config, teacher_dtype=teacher_dtype, callbacks=callbacks)
+    start = time.time()
+    train_result = trainer.train(resume_from_checkpoint=_resume_value(training_args.resume_from_checkpoint))
+    elapsed = time.time() - start
+    disable_positional_forward(student)
+    if not trainer.is_world_process_zero():
+        return {}
+
+    # -- save, evaluate, describe, publish ----------------------------------------------------------------------
+    trainer.save_model(str(output_dir))
+    copy_tokenizer_files(tok_src, tok_rev, output_dir)
+    save_token_counts(counts, output_dir)
+    eval_seqs = eval_ds.select(range(min(len(eval_ds), data_args.max_eval_sequences)))
+    eval_collator = DistillationCollator(token_probs, **collator_kwargs)
+    held_out = heldout_mlm(student, eval_seqs, eval_collator, seed=data_args.eval_mask_seed,
+                           batch_size=training_args.per_device_eval_batch_size, device=training_args.device)
+    teacher_held_out = None
+    if teacher is not None and teacher.has_mlm_head:
+        teacher_held_out = heldout_mlm(teacher.model, eval_seqs, eval_collator, seed=data_args.eval_mask_seed,
+                                       batch_size=training_args.per_device_eval_batch_size,
+                                       device=training_args.device)
+    state = trainer.state
+    report = cache_report(cache_folder)
+    n_dev = training_args.world_size
+    info = {
+        "version": distill_args.version,
+        "teacher": None if teacher is None else {
+            "name_or_path": teacher.name_or_path, "revision": teacher.revision, "n_layers": teacher.n_layers,
+            "has_mlm_head": teacher.has_mlm_head},
+        "student": _student_summary(student, model_args.student_model_type),
+        "student_layers": layers if teacher is not None else None,
+        "losses": {"alpha_ce": distill_args.alpha_ce, "alpha_mlm": distill_args.alpha_mlm,
+                   "alpha_cos": distill_args.alpha_cos, "alpha_mse": distill_args.alpha_mse,
+                   "temperature": distill_args.temperature, "ce_positions": distill_args.ce_positions,
+                   "mse_layer_map": [list(p) for p in layer_map] or None},
+        "corpus": {"name_or_path": data_args.dataset_name_or_path, "revision": data_args.dataset_revision,
+                   "n_train_sequences": len(train_ds),
+                   "n_train_tokens": int(report[data_args.train_split]["tokens"]),
+                   "tokenization": report, "packing": data_args.packing},
+        "training": {"global_step": state.global_step, "epochs": round(float(state.epoch or 0), 4),
+                     "per_device_batch": training_args.per_device_train_batch_size,
+                     "grad_accum": training_args.gradient_accumulation_steps,
+                     "effective_batch": training_args.per_device_train_batch_size
+                     * training_args.gradient_accumulation_steps * n_dev,
+                     "learning_rate": training_args.learning_rate, "max_seq_length": data_args.max_seq_length,
+                     "seed": training_args.seed, "train_loss": getattr(train_result, "training_loss", None)},
+        "hardware": {"device": training_args.device.type,
+                     "device_name": torch.cuda.get_device_name(0) if torch.cuda.is_available()
+                     else (platform.processor() or platform.machine() or "cpu"),
+                     "n_devices": n_dev,
+                     "dtype": "bf16" if training_args.bf16 else "fp16" if training_args.fp16 else "fp32"},
+        "versions": {"torch": torch.__version__, "transformers": transformers.__version__},
+        "time_s": round(elapsed, 2),
+        "held_out": held_out,
+        "teacher_held_out": teacher_held_out,
+        "recipe": _recipe_info(distill_args.recipe),
+    }
+    (output_dir / "distillation_info.json").write_text(json.dumps(info, indent=2, ensure_ascii=False), "utf-8")
+    logger.info("held-out MLM: %s", held_out)
+    _write_card(output_dir, repo_id if push else None, info)
+    if push:
+        res = run_hub.publish_final(output_dir, repo_id, distill_args.version,
+                                    private=training_args.hub_private_repo or False)
+        info["published"] = {"repo_id": repo_id, "tag": distill_args.version,
+                             "commit_sha": getattr(res, "commit_sha", None)}
+        logger.info("published %s@%s", repo_id, distill_args.version)
+    return info
+
+
+def _recipe_info(path: str | None) -> dict | None:
+    if not path:
+        return None
+    try:
+        return {"path": str(path), "content": Path(path).read_text(encoding="utf-8")}
+    except OSError:
+        return {"path": str(path), "content": None}
+
+
+def _write_card(output_dir: Path, repo_id: str | None, info: dict) -> None:
+    try:
+        from distilkobert.model_card import write_model_card
+    except ImportError:
+        write_model_card = None
+    if write_model_card is not None:
+        write_model_card(output_dir, repo_id=repo_id)
+        return
+    held = info["held_out"]
+    student = info["student"]
+    teacher = info["teacher"]["name_or_path"] if info["teacher"] else "none (MLM only)"
+    text = (
+        "---\nlanguage: ko\nlicense: apache-2.0\nlibrary_name: transformers\npipeline_tag: fill-mask\n---\n\n"
+        f"# {repo_id or output_dir.name}\n\n"
+        f"A {student['n_layers']}-layer {student['model_type']} masked LM distilled from {teacher} "
+        f"(version {info['version']}).\n\n"
+        f"Held-out MLM loss {held['mlm_loss']:.4f}, accuracy {held['mlm_accuracy']:.4f} "
+        f"({held['n_masked']} masked tokens). Training details: `distillation_info.json`.\n"
+    )
+    (output_dir / "README.md").write_text(text, encoding="utf-8")

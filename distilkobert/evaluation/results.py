@@ -1,0 +1,180 @@
+"""The results JSON (`nsmc_results.json`), its human-readable table, and `--compare` of several results.
+
+Layout of nsmc_results.json (schema_version 1), the keys other tools read:
+  model:     name_or_path, label, revision, resolved_revision, is_local, model_type, architectures,
+             parameters {total, encoder}, checkpoint_weights_mb, checkpoint_weight_files, evaluated_model_mb
+  tokenizer: name_or_path, revision, class, vocab_size, pad_token_id
+  dataset:   name, revision, resolved_revision, is_local, original_splits, used_splits,
+             validation_carved_from_train, subsets, label_counts, token_stats {split: {rows, empty_documents,
+             truncated_documents, max_tokens, mean_tokens}}
+  hyperparameters: every fine-tuning and data option
+  per_seed:  [{seed, selection {best_step, best_epoch, best_validation_accuracy, evaluations}, validation,
+             test {accuracy, f1_macro, rows}, training, throughput, timings}]
+  aggregate: {test_accuracy, test_f1_macro, validation_accuracy, validation_f1_macro, throughput_sentences_per_second}
+             each {mean, std, n, values}
+  selection: protocol, split_accesses (ordered log), test_evaluations, test_read_during_training
+  timings, versions, machine, command, created_at
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import statistics
+from pathlib import Path
+from typing import Any, Sequence
+
+SCHEMA_VERSION = 1
+RESULTS_FILE = "nsmc_results.json"
+
+
+def mean_std(values: Sequence[float]) -> dict[str, Any]:
+    """Mean and sample standard deviation (ddof=1; 0.0 for a single value)."""
+    values = [float(v) for v in values if v is not None]
+    if not values:
+        return {"mean": None, "std": None, "n": 0, "values": []}
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return {"mean": statistics.fmean(values), "std": std, "n": len(values), "values": values}
+
+
+def aggregate(per_seed: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "test_accuracy": mean_std([r["test"]["accuracy"] for r in per_seed]),
+        "test_f1_macro": mean_std([r["test"]["f1_macro"] for r in per_seed]),
+        "validation_accuracy": mean_std([r["validation"]["accuracy"] for r in per_seed]),
+        "validation_f1_macro": mean_std([r["validation"]["f1_macro"] for r in per_seed]),
+        "throughput_sentences_per_second": mean_std([r["throughput"]["sentences_per_second"] for r in per_seed]),
+    }
+
+
+def library_versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for name in ("torch", "transformers", "datasets", "evaluate", "tokenizers", "huggingface_hub", "accelerate",
+                 "numpy", "pyarrow", "distilkobert"):
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def machine_info() -> dict[str, Any]:
+    import os
+
+    import torch
+
+    info: dict[str, Any] = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+                            "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+                            "cuda": torch.cuda.is_available()}
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def _pct(x: float | None, digits: int = 2) -> str:
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.{digits}f}"
+
+
+def format_results_table(results: dict[str, Any]) -> str:
+    """A short human-readable summary: one line per seed, then mean +/- std, sizes and throughput."""
+    m, d = results["model"], results["dataset"]
+    lines = [f"NSMC results: {m['label']} ({m.get('resolved_revision') or m.get('revision') or 'local'}) on "
+             f"{d['name']} (train {d['used_splits']['train']}, validation {d['used_splits']['validation']}"
+             f"{' carved from train' if d['validation_carved_from_train'] else ''}, test {d['used_splits']['test']})",
+             "",
+             "| seed | best step | val acc (%) | test acc (%) | test macro-F1 (%) | train (s) | test sent/s |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in results["per_seed"]:
+        lines.append(f"| {r['seed']} | {r['selection']['best_step']} | {_pct(r['validation']['accuracy'])} | "
+                     f"{_pct(r['test']['accuracy'])} | {_pct(r['test']['f1_macro'])} | "
+                     f"{r['timings']['train_seconds']:.1f} | {r['throughput']['sentences_per_second']} |")
+    a = results["aggregate"]
+    lines.append(f"| mean ± std | | {_pct(a['validation_accuracy']['mean'])} ± {_pct(a['validation_accuracy']['std'])} | "
+                 f"{_pct(a['test_accuracy']['mean'])} ± {_pct(a['test_accuracy']['std'])} | "
+                 f"{_pct(a['test_f1_macro']['mean'])} ± {_pct(a['test_f1_macro']['std'])} | | |")
+    tp = results["per_seed"][0]["throughput"] if results["per_seed"] else {}
+    stats = d.get("token_stats", {})
+    lines += ["",
+              f"parameters {m['parameters']['total']:,} (encoder {m['parameters']['encoder']:,}); checkpoint weights "
+              f"{m['checkpoint_weights_mb']} MB; fine-tuned classifier {m['evaluated_model_mb']} MB",
+              f"throughput on test: batch {tp.get('batch_size')}, device {tp.get('device')}, "
+              f"{tp.get('torch_threads')} threads, {tp.get('dtype')}, tokenization excluded",
+              "documents: " + "; ".join(f"{s}: {v['empty_documents']} empty (kept), {v['truncated_documents']} "
+                                        f"truncated at {results['hyperparameters']['max_seq_length']} tokens"
+                                        for s, v in stats.items()),
+              "selection: best validation accuracy per seed; test evaluated once per seed after training"]
+    return "\n".join(lines)
+
+
+def load_results(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if path.is_dir():
+        path = path / RESULTS_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"--compare: {path} does not exist") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--compare: {path} is not valid JSON (line {exc.lineno}): {exc.msg}") from None
+    for key in ("model", "aggregate"):
+        if key not in data:
+            raise ValueError(f"--compare: {path} is not an nsmc_results.json (no {key!r} key)")
+    return data
+
+
+def compare_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per results file: size, accuracy, retained accuracy and relative speed vs the first."""
+    ref = results[0]
+    ref_acc = ref["aggregate"]["test_accuracy"]["mean"]
+    ref_speed = ref["aggregate"]["throughput_sentences_per_second"]["mean"]
+    rows = []
+    for r in results:
+        acc = r["aggregate"]["test_accuracy"]
+        speed = r["aggregate"]["throughput_sentences_per_second"]["mean"]
+        rows.append({
+            "model": r["model"].get("label") or r["model"]["name_or_path"],
+            "revision": r["model"].get("resolved_revision") or r["model"].get("revision"),
+            "size_mb": r["model"].get("checkpoint_weights_mb"),
+            "parameters": r["model"].get("parameters", {}).get("total"),
+            "accuracy_mean": acc["mean"], "accuracy_std": acc["std"], "seeds": acc["n"],
+            "f1_macro_mean": r["aggregate"]["test_f1_macro"]["mean"],
+            "retained_pct": 100 * acc["mean"] / ref_acc if ref_acc else None,
+            "sentences_per_second": speed,
+            "relative_speed": speed / ref_speed if speed and ref_speed else None,
+            "device": (r.get("per_seed") or [{}])[0].get("throughput", {}).get("device"),
+        })
+    return rows
+
+
+def format_compare_table(rows: list[dict[str, Any]]) -> str:
+    """The original DistilKoBERT README table (Size MB, NSMC acc %) plus retained accuracy and speed."""
+    width = max([len(r["model"]) for r in rows] + [5])
+    lines = [f"| {'Model':<{width}} | Size (MB) | NSMC acc (%) | Retained (%) | Relative speed |",
+             f"| {'-' * width} | --------- | ------------ | ------------ | -------------- |"]
+    for r in rows:
+        acc = _pct(r["accuracy_mean"])
+        if r["seeds"] and r["seeds"] > 1:
+            acc += f" ± {_pct(r['accuracy_std'])}"
+        size = "-" if r["size_mb"] is None else f"{r['size_mb']:.0f}"
+        retained = "-" if r["retained_pct"] is None else f"{r['retained_pct']:.1f}"
+        speed = "-" if r["relative_speed"] is None else f"{r['relative_speed']:.2f}x"
+        lines.append(f"| {r['model']:<{width}} | {size:>9} | {acc:>12} | {retained:>12} | {speed:>14} |")
+    devices = {r["device"] for r in rows}
+    notes = ["", "Size: checkpoint weight files (MB); NSMC acc: test accuracy, mean over seeds, checkpoint "
+                 "selected on validation; retained and speed relative to the first row."]
+    if len(devices) > 1:
+        notes.append(f"WARNING: throughput was measured on different devices ({sorted(map(str, devices))}); "
+                     "relative speed is not comparable.")
+    return "\n".join(lines + notes)
+
+
+def write_compare_output(rows: list[dict[str, Any]], table: str, path: str | Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".json":
+        path.write_text(json.dumps({"rows": rows}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    else:
+        path.write_text(table + "\n", encoding="utf-8")

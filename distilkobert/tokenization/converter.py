@@ -1,0 +1,123 @@
+"""Build the fast ``tokenizers`` tokenizer (``tokenizer.json``) for a KoBERT-format SentencePiece model + vocab.txt.
+
+The pipeline reproduces the slow class step by step, with alignment-tracking normalizers so that
+``offset_mapping`` points into the original text:
+
+* ``remove_space``: every run of Python ``str.split()`` whitespace -> one space, then strip;
+* ``` `` ``` / ``''`` -> ``"``; ``keep_accents=False``: NFKD, then drop every character with a non-zero canonical
+  combining class (exactly ``unicodedata.combining``, not the narrower ``StripAccents``); ``do_lower_case``;
+* SentencePiece's own normalizer: NFC first (KoBERT's NFKD leaves Hangul as conjoining jamo that ``Precompiled``
+  alone does not recompose), the model's precompiled charsmap, then its ``remove_extra_whitespaces``;
+* ``Metaspace`` (dummy prefix, split at ``▁``: no KoBERT piece contains ``▁`` after its first character, so words
+  are independent), the Unigram model in vocab.txt order (ids are vocab.txt line numbers).
+
+Tie-breaking: SentencePiece (>= 0.1.95, ``EncodeOptimized``) keeps, for each end position, the first candidate
+(earliest start, i.e. longest last piece) whose *float32* running score is strictly greater; ``tokenizers`` uses
+the same order and comparison in float64. Equal-score segmentations (``.``+``...`` vs ``...``+``.``) are therefore
+decided by float32 rounding of the score accumulated since the start of the sentence in SentencePiece, and exactly
+(earliest start wins) here. See ``docs`` in the package README / the report: this is the only known source of
+difference, and every difference is an equal-score reordering (checked by ``equal_score_variant``).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+
+from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+
+from .spm_proto import NORMAL, SpmModel
+
+SPECIAL_TOKENS = ("[UNK]", "[PAD]", "[CLS]", "[SEP]", "[MASK]")
+SPIECE_UNDERLINE = "\u2581"
+# Exactly the characters Python's str.split() splits on (str.isspace), which the slow class uses.
+PY_WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+# The specials must sit in the Unigram vocab (that is how their ids are kept). They get the lowest normal score, so
+# that the unknown-character score (min - 10) stays SentencePiece's, and the pre-tokenizer cuts every "[" that starts
+# a special's text (e.g. after NFKC of full-width brackets), so the lattice can never match them.
+_SPECIAL_CUT = r"\[(?=(?:UNK|PAD|CLS|SEP|MASK)\])"
+
+
+def _char_class(chars: str) -> str:
+    cps = sorted({ord(c) for c in chars})
+    spans: list[list[int]] = []
+    for cp in cps:
+        if spans and spans[-1][1] == cp - 1:
+            spans[-1][1] = cp
+        else:
+            spans.append([cp, cp])
+    return "[" + "".join(
+        f"\\x{{{a:X}}}" if a == b else f"\\x{{{a:X}}}-\\x{{{b:X}}}" for a, b in spans
+    ) + "]"
+
+
+@lru_cache(maxsize=1)
+def _combining_class() -> str:
+    return _char_class("".join(chr(c) for c in range(0x110000) if unicodedata.combining(chr(c))))
+
+
+def digit_comma_piece(piece: str) -> bool:
+    """Pieces the slow class re-splits (``▁1,`` -> ``▁1`` + ``,``)."""
+    return len(piece) > 1 and piece[-1] == "," and piece[-2].isdigit()
+
+
+def _cut_crosses_a_piece(scores: dict[str, float]) -> bool:
+    """The cut after "[" is neutral only if no normal piece continues past a "[" into a special's text."""
+    rests = [t[1:] for t in SPECIAL_TOKENS]
+    for piece in scores:
+        for i, ch in enumerate(piece[:-1]):
+            if ch == "[" and any(r.startswith(piece[i + 1:]) or piece[i + 1:].startswith(r) for r in rests):
+                return True
+    return False
+
+
+def build_fast_tokenizer(
+    spm: SpmModel,
+    vocab: list[str],
+    *,
+    do_lower_case: bool = False,
+    remove_space: bool = True,
+    keep_accents: bool = False,
+) -> Tokenizer:
+    """Return the fast tokenizer for a parsed model and a validated vocab.txt token list (specials first)."""
+    scores = {piece: score for piece, score, ptype in spm.pieces if ptype == NORMAL}
+    min_score = min(scores.values())
+    entries: list[tuple[str, float]] = []
+    for token in vocab:
+        if token in SPECIAL_TOKENS:
+            entries.append((token, min_score))
+        elif digit_comma_piece(token):
+            # The slow class never emits these pieces as such; ALBERT's converter penalises them the same way.
+            entries.append((token, scores[token] - 100.0))
+        else:
+            entries.append((token, scores[token]))
+    tokenizer = Tokenizer(models.Unigram(entries, unk_id=vocab.index("[UNK]"), byte_fallback=False))
+
+    steps = []
+    if remove_space:
+        steps += [normalizers.Replace(Regex(_char_class(PY_WHITESPACE) + "+"), " "), normalizers.Strip()]
+    steps += [normalizers.Replace("``", '"'), normalizers.Replace("''", '"')]
+    if not keep_accents:
+        steps += [normalizers.NFKD(), normalizers.Replace(Regex(_combining_class()), "")]
+    if do_lower_case:
+        steps.append(normalizers.Lowercase())
+    steps.append(normalizers.NFC())
+    if spm.precompiled_charsmap:
+        steps.append(normalizers.Precompiled(spm.precompiled_charsmap))
+    if spm.remove_extra_whitespaces:
+        steps += [normalizers.Replace(Regex(" {2,}"), " "), normalizers.Replace(Regex(r"\A +| +\z"), "")]
+    tokenizer.normalizer = normalizers.Sequence(steps)
+    scheme = "always" if spm.add_dummy_prefix else "never"
+    steps_pre = [pre_tokenizers.Metaspace(replacement=SPIECE_UNDERLINE, prepend_scheme=scheme, split=True)]
+    if not _cut_crosses_a_piece(scores):
+        steps_pre.append(pre_tokenizers.Split(Regex(_SPECIAL_CUT), behavior="merged_with_previous"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(steps_pre)
+    tokenizer.decoder = decoders.Metaspace(replacement=SPIECE_UNDERLINE, prepend_scheme=scheme, split=True)
+    tokenizer.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in SPECIAL_TOKENS])
+    cls_id, sep_id = vocab.index("[CLS]"), vocab.index("[SEP]")
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS]:0 $A:0 [SEP]:0",
+        pair="[CLS]:0 $A:0 [SEP]:0 $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)],
+    )
+    return tokenizer

@@ -1,0 +1,93 @@
+"""Slow-vs-fast parity checks and the generated edge-case strings used by the tests and the report."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+_FRAGMENTS = [
+    "", " ", "   ", "\t", "\n", "\r\n", " \t \n ", "\u3000", "\xa0", "``인용''", "''", "``", '"따옴표"',
+    "Café", "naïve", "résumé", "Ångström", "ｆｕｌｌ", "ＡＢＣ１２３", "ｶﾀｶﾅ", "！？", "（괄호）", "😀", "👍🏻", "🎬🍿",
+    "ㅋㅋㅋ", "ㅋㅋㅋㅋㅋㅋ", "ㅠㅠ", "ㅜㅜ", "ㅎㅎ", "1,000", "1,000,000", "3,5", "12,345원", "2019년", "10,",
+    "Hello", "WORLD", "iPhone", "漢字", "韓國語", "大韓民國", "한국어", "모델을", "공유합니다.", "영화", "정말", "재미없다",
+    "[MASK]", "[CLS]", "[SEP]", "[PAD]", "[UNK]", "［MASK］", "....", ".....", "!!!", "?!", "~~", "^^", "ㄱㄴㄷ",
+    "\u1100\u1161", "가\u0301", "ｱ", "①", "㈜", "™", "ﬁ", "½", "x²", "\u200b", "\ufeff", "…", "·", "–", "—",
+]
+
+
+def edge_cases(n: int = 20000, seed: int = 0) -> list[str]:
+    """``n`` varied strings: fixed corner cases first, then random mixes of the fragments above."""
+    rng = random.Random(seed)
+    fixed = ["", " ", "\t\n", "가" * 10000, ("영화 정말 재미있어요 ㅋㅋ " * 700)[:10000], "." * 50, ". . .",
+             "[MASK]", "a[MASK]b", " [MASK] ", "[CLS] 한국어 모델을 공유합니다. [SEP]"] + _FRAGMENTS
+    out = list(fixed)
+    while len(out) < n:
+        k = rng.randint(1, 12)
+        parts = [rng.choice(_FRAGMENTS) for _ in range(k)]
+        sep = rng.choice(["", " ", "  ", "\t", " "])
+        out.append(sep.join(parts))
+    return out[:n]
+
+
+@dataclass
+class Mismatch:
+    index: int
+    text: str
+    slow: list[int]
+    fast: list[int]
+    field: str
+
+
+def compare(slow, fast, texts: list[str], pairs: list[str] | None = None, *, batch_size: int = 1000,
+            fields=("input_ids", "token_type_ids", "attention_mask", "special_tokens_mask"),
+            **call_kwargs) -> list[Mismatch]:
+    """Encode ``texts`` (and ``pairs``) with both tokenizers and list every field that differs, plus decode."""
+    mismatches: list[Mismatch] = []
+    for start in range(0, len(texts), batch_size):
+        chunk = texts[start:start + batch_size]
+        pair_chunk = pairs[start:start + batch_size] if pairs is not None else None
+        kw = dict(return_special_tokens_mask=True, **call_kwargs)
+        enc_s = slow(chunk, pair_chunk, **kw) if pair_chunk is not None else slow(chunk, **kw)
+        enc_f = fast(chunk, pair_chunk, **kw) if pair_chunk is not None else fast(chunk, **kw)
+        for j in range(len(chunk)):
+            for name in fields:
+                if enc_s[name][j] != enc_f[name][j]:
+                    mismatches.append(Mismatch(start + j, chunk[j], enc_s[name][j], enc_f[name][j], name))
+                    break
+            else:
+                ids = enc_s["input_ids"][j]
+                if slow.decode(ids) != fast.decode(ids):
+                    mismatches.append(Mismatch(start + j, chunk[j], ids, ids, "decode"))
+    return mismatches
+
+
+def piece_scores(sp_model_path: str) -> dict[str, float]:
+    from .spm_proto import NORMAL, read_model
+
+    return {p: s for p, s, t in read_model(sp_model_path).pieces if t == NORMAL}
+
+
+def equal_score_variant(slow_pieces: list[str], fast_pieces: list[str], scores: dict[str, float]) -> bool:
+    """True when two segmentations of the same string differ only by an exact tie: the same unscored pieces
+    (unknown characters, special tokens) in the same order and exactly the same total score of the others."""
+    if "".join(slow_pieces) != "".join(fast_pieces):
+        return False
+    if [p for p in slow_pieces if p not in scores] != [p for p in fast_pieces if p not in scores]:
+        return False
+    total = lambda ps: sum(scores[p] for p in ps if p in scores)  # noqa: E731  (float64: exact for these sums)
+    return total(slow_pieces) == total(fast_pieces)
+
+
+def unexplained(slow, fast, mismatches: list[Mismatch], scores: dict[str, float]) -> list[Mismatch]:
+    """The mismatches that are NOT SentencePiece float32 tie-breaks (equal-score reorderings of the same pieces)."""
+    out = []
+    for m in mismatches:
+        if m.field != "input_ids":
+            out.append(m)
+            continue
+        a, b = slow.convert_ids_to_tokens(m.slow), fast.convert_ids_to_tokens(m.fast)
+        # compare the pieces, not ids: unknown characters become [UNK] and carry no score
+        sa, fa = slow.tokenize(m.text), fast.tokenize(m.text)
+        if not (equal_score_variant(sa, fa, scores) and len(a) == len(b)):
+            out.append(m)
+    return out

@@ -1,0 +1,142 @@
+"""A dependency-free reader for SentencePiece ``.model`` files (protobuf wire format).
+
+``protobuf`` is not a dependency of this project and sentencepiece's Python API exposes neither the normalizer's
+precompiled charsmap nor the trainer spec, so the handful of fields needed are decoded here.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import CorruptModelError, MissingFileError
+
+NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
+
+# TrainerSpec field numbers (sentencepiece_model.proto) -> (name, kind)
+_TRAINER_FIELDS = {
+    1: ("input", "str*"), 2: ("model_prefix", "str"), 3: ("model_type", "int"), 4: ("vocab_size", "int"),
+    7: ("input_format", "str"), 10: ("character_coverage", "float"), 11: ("input_sentence_size", "int"),
+    14: ("seed_sentencepiece_size", "int"), 15: ("shrinking_factor", "float"), 16: ("num_threads", "int"),
+    17: ("num_sub_iterations", "int"), 18: ("max_sentence_length", "int"), 19: ("shuffle_input_sentence", "bool"),
+    20: ("max_sentencepiece_length", "int"), 21: ("split_by_unicode_script", "bool"),
+    22: ("split_by_whitespace", "bool"), 23: ("split_by_number", "bool"),
+    24: ("treat_whitespace_as_suffix", "bool"), 25: ("split_digits", "bool"),
+    26: ("allow_whitespace_only_pieces", "bool"), 30: ("control_symbols", "str*"),
+    31: ("user_defined_symbols", "str*"), 33: ("hard_vocab_limit", "bool"), 35: ("byte_fallback", "bool"),
+    40: ("unk_id", "int"), 41: ("bos_id", "int"), 42: ("eos_id", "int"), 43: ("pad_id", "int"),
+    45: ("unk_piece", "str"), 46: ("bos_piece", "str"), 47: ("eos_piece", "str"), 48: ("pad_piece", "str"),
+}
+
+
+@dataclass
+class SpmModel:
+    """The parts of a SentencePiece model that the converter and the checks need."""
+
+    pieces: list[tuple[str, float, int]]  # (piece, float32 score as a Python float, type)
+    normalizer_name: str = ""
+    precompiled_charsmap: bytes = b""
+    add_dummy_prefix: bool = True
+    remove_extra_whitespaces: bool = True
+    escape_whitespaces: bool = True
+    trainer_spec: dict = field(default_factory=dict)
+
+    @property
+    def model_type(self) -> int:
+        return int(self.trainer_spec.get("model_type", 1))
+
+
+def _varint(buf: bytes, i: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        byte = buf[i]
+        i += 1
+        result |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return result, i
+
+
+def _fields(buf: bytes):
+    i = 0
+    while i < len(buf):
+        key, i = _varint(buf, i)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, i = _varint(buf, i)
+        elif wire == 1:
+            value, i = buf[i:i + 8], i + 8
+        elif wire == 2:
+            n, i = _varint(buf, i)
+            value, i = buf[i:i + n], i + n
+        elif wire == 5:
+            value, i = buf[i:i + 4], i + 4
+        else:
+            raise ValueError(f"unsupported protobuf wire type {wire}")
+        if i > len(buf):
+            raise ValueError("truncated protobuf message")
+        yield number, wire, value
+
+
+def _signed(v: int) -> int:
+    return v - (1 << 64) if v >= 1 << 63 else v
+
+
+def parse_model_bytes(data: bytes, name: str = "<bytes>") -> SpmModel:
+    """Decode a serialized ModelProto; raises CorruptModelError naming ``name``."""
+    try:
+        model = SpmModel(pieces=[])
+        for number, wire, value in _fields(data):
+            if number == 1 and wire == 2:
+                piece, score, ptype = None, 0.0, NORMAL
+                for n2, w2, v2 in _fields(value):
+                    if n2 == 1 and w2 == 2:
+                        piece = v2.decode("utf-8")
+                    elif n2 == 2 and w2 == 5:
+                        score = struct.unpack("<f", v2)[0]
+                    elif n2 == 3 and w2 == 0:
+                        ptype = v2
+                if piece is None:
+                    raise ValueError(f"piece #{len(model.pieces)} has no text")
+                model.pieces.append((piece, score, ptype))
+            elif number == 2 and wire == 2:
+                for n2, w2, v2 in _fields(value):
+                    if n2 not in _TRAINER_FIELDS:
+                        continue
+                    fname, kind = _TRAINER_FIELDS[n2]
+                    if kind == "str*":
+                        model.trainer_spec.setdefault(fname, []).append(v2.decode("utf-8", "replace"))
+                    elif kind == "str":
+                        model.trainer_spec[fname] = v2.decode("utf-8", "replace")
+                    elif kind == "float":
+                        model.trainer_spec[fname] = struct.unpack("<f", v2)[0]
+                    elif kind == "bool":
+                        model.trainer_spec[fname] = bool(v2)
+                    else:
+                        model.trainer_spec[fname] = _signed(v2)
+            elif number == 3 and wire == 2:
+                for n2, w2, v2 in _fields(value):
+                    if n2 == 1:
+                        model.normalizer_name = v2.decode("utf-8")
+                    elif n2 == 2:
+                        model.precompiled_charsmap = bytes(v2)
+                    elif n2 == 3:
+                        model.add_dummy_prefix = bool(v2)
+                    elif n2 == 4:
+                        model.remove_extra_whitespaces = bool(v2)
+                    elif n2 == 5:
+                        model.escape_whitespaces = bool(v2)
+    except (ValueError, IndexError, UnicodeDecodeError, struct.error) as exc:
+        raise CorruptModelError(f"{name}: not a valid SentencePiece model ({exc})") from None
+    if not model.pieces:
+        raise CorruptModelError(f"{name}: not a valid SentencePiece model (no pieces)")
+    return model
+
+
+def read_model(path: str | Path) -> SpmModel:
+    """Read and decode a SentencePiece ``.model`` file."""
+    path = Path(path)
+    if not path.is_file():
+        raise MissingFileError(f"{path}: SentencePiece model file not found")
+    return parse_model_bytes(path.read_bytes(), str(path))

@@ -1,0 +1,107 @@
+"""Train a KoBERT-format vocabulary: a Unigram SentencePiece model with KoBERT's settings + vocab.txt."""
+
+from __future__ import annotations
+
+import gzip
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+from .converter import SPECIAL_TOKENS
+from .errors import MissingFileError, TokenizerFileError
+from .spm_proto import NORMAL, read_model
+
+# Read from KoBERT's own tokenizer_78b3253a26.model trainer_spec (vocab_size 8000, character_coverage 0.9995,
+# everything else SentencePiece's defaults) and normalizer_spec (nmt_nfkc, dummy prefix, remove extra whitespace).
+KOBERT_TRAINER_SETTINGS: dict[str, Any] = {
+    "model_type": "unigram",
+    "character_coverage": 0.9995,
+    "normalization_rule_name": "nmt_nfkc",
+    "add_dummy_prefix": True,
+    "remove_extra_whitespaces": True,
+    "split_by_whitespace": True,
+    "split_by_unicode_script": True,
+    "split_by_number": True,
+    "max_sentencepiece_length": 16,
+    "unk_id": 0,
+    "bos_id": 1,
+    "eos_id": 2,
+    "pad_id": -1,
+    "unk_piece": "<unk>",
+    "bos_piece": "<s>",
+    "eos_piece": "</s>",
+}
+
+
+def _lines(paths: Iterable[Path]) -> Iterable[str]:
+    for path in paths:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8", errors="strict") as f:
+            for line in f:
+                line = line.strip()
+                if line:
+                    yield line
+
+
+def write_kobert_vocab(model_path: str | Path, vocab_path: str | Path) -> int:
+    """Write vocab.txt in KoBERT's order (five specials, then the normal pieces sorted); returns its length."""
+    pieces = sorted(p for p, _, t in read_model(model_path).pieces if t == NORMAL)
+    tokens = list(SPECIAL_TOKENS) + pieces
+    Path(vocab_path).write_text("\n".join(tokens) + "\n", encoding="utf-8")
+    return len(tokens)
+
+
+def train_vocabulary(
+    inputs: list[str | Path],
+    vocab_size: int,
+    output_dir: str | Path,
+    *,
+    num_threads: int = 2,
+    input_sentence_size: int = 0,
+    hard_vocab_limit: bool = True,
+    seed_sentencepiece_size: int = 1_000_000,
+    **build_kwargs: Any,
+) -> Path:
+    """Train SentencePiece (``vocab_size`` pieces incl. <unk>/<s>/</s>) on text files (.gz accepted), write
+    ``spiece.model`` + ``vocab.txt`` (vocab_size + 2 lines) into ``output_dir`` and build the tokenizer folder."""
+    import sentencepiece as spm
+
+    from .folder import build_tokenizer_folder
+
+    paths = [Path(p) for p in inputs]
+    for path in paths:
+        if not path.is_file():
+            raise MissingFileError(f"{path}: input text file not found")
+    if vocab_size < 10:
+        raise TokenizerFileError(f"--vocab-size {vocab_size}: must be at least 10")
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = Path(tmp) / "corpus.txt"
+        n = 0
+        try:
+            with corpus.open("w", encoding="utf-8") as out:
+                for line in _lines(paths):
+                    out.write(line + "\n")
+                    n += 1
+        except UnicodeDecodeError as exc:
+            raise TokenizerFileError(f"input is not UTF-8 text: {exc}") from None
+        if n == 0:
+            raise TokenizerFileError(f"inputs {[str(p) for p in paths]} contain no text lines")
+        settings = dict(KOBERT_TRAINER_SETTINGS)
+        settings.update(
+            input=str(corpus), model_prefix=str(Path(tmp) / "spiece"), vocab_size=vocab_size,
+            num_threads=num_threads, hard_vocab_limit=hard_vocab_limit,
+            seed_sentencepiece_size=seed_sentencepiece_size, minloglevel=2,
+        )
+        if input_sentence_size:
+            settings.update(input_sentence_size=input_sentence_size, shuffle_input_sentence=True)
+        try:
+            spm.SentencePieceTrainer.train(**settings)
+        except RuntimeError as exc:
+            raise TokenizerFileError(f"SentencePiece training failed on {n} lines: {exc}") from None
+        model_path = output_dir / "spiece.model"
+        model_path.write_bytes((Path(tmp) / "spiece.model").read_bytes())
+    vocab_path = output_dir / "vocab.txt"
+    write_kobert_vocab(model_path, vocab_path)
+    return build_tokenizer_folder(model_path, vocab_path, output_dir, **build_kwargs)

@@ -1,0 +1,134 @@
+"""Smoke tests of the benchmark scripts (--quick, tiny shapes) and unit tests of their shared helpers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH = REPO / "benchmarks"
+sys.path.insert(0, str(BENCH))
+import _common as C  # noqa: E402
+
+
+def _run_script(name: str, out: Path, *extra: str, timeout: int = 300) -> dict:
+    proc = subprocess.run([sys.executable, str(BENCH / name), "--quick", "--output", str(out), *extra],
+                          capture_output=True, text=True, timeout=timeout, cwd=REPO)
+    assert proc.returncode == 0, f"{name} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    assert out.is_file(), f"{name} wrote no JSON to {out}"
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+# ------------------------------------------------------------------------------------------- _common
+def test_percentile_and_summary_match_hand_values():
+    assert C.percentile([4, 1, 3, 2], 50) == 2.5
+    assert C.percentile(list(range(1, 21)), 95) == pytest.approx(19.05)
+    assert C.percentile([7.0], 95) == 7.0
+    s = C.summarize([3.0, 1.0, 2.0, 10.0])
+    assert s["median"] == s["p50"] == 2.5
+    assert (s["min"], s["max"], s["n"]) == (1.0, 10.0, 4)
+    assert s["p95"] == pytest.approx(3.0 + (10.0 - 3.0) * 0.85)  # rank 2.85 between 3 and 10
+    with pytest.raises(ValueError):
+        C.percentile([], 50)
+
+
+def test_time_call_warmup_repeats_and_cap():
+    calls = []
+    times = C.time_call(lambda: calls.append(1), warmup=2, repeats=4)
+    assert len(calls) == 6 and len(times) == 4 and all(t >= 0 for t in times)
+    import time
+
+    capped = C.time_call(lambda: time.sleep(0.02), warmup=0, repeats=50, max_seconds=0.05, min_repeats=3)
+    assert 3 <= len(capped) < 50
+
+
+def test_worker_peak_rss_sees_a_large_allocation(tmp_path):
+    """run_worker's fresh process reports its own peak RSS: 300 MB touched shows up, 0 MB does not."""
+    script = tmp_path / "alloc.py"
+    script.write_text(
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(BENCH)!r})\n"
+        "import _common as C\n"
+        "spec = json.loads(sys.argv[2])\n"
+        "buf = bytearray(spec['mb'] * 1024 * 1024)\n"
+        "buf[::4096] = b'x' * len(buf[::4096])\n"
+        "C.emit_worker_result({'mb': spec['mb']})\n")
+    small = C.run_worker(script, {"mb": 0})
+    big = C.run_worker(script, {"mb": 300})
+    assert big["mb"] == 300
+    assert big["peak_rss_mb"] - small["peak_rss_mb"] > 250
+
+
+def test_worker_failure_is_reported_with_stderr(tmp_path):
+    script = tmp_path / "boom.py"
+    script.write_text("raise SystemExit('kaboom: bad spec')\n")
+    with pytest.raises(RuntimeError, match="kaboom"):
+        C.run_worker(script, {})
+
+
+def test_machine_info_versions_table_and_json(tmp_path):
+    info = C.machine_info()
+    assert info["logical_cores"] >= 1 and info["cpu_model"] and info["os"]
+    versions = C.library_versions(["torch", "surely-not-installed-pkg"])
+    assert versions["torch"] and versions["surely-not-installed-pkg"] is None
+    table = C.format_table([{"a": 1, "b": 2.5}, {"a": 10, "b": None}])
+    lines = table.splitlines()
+    assert lines[0].split() == ["a", "b"] and lines[2].split() == ["1", "2.50"] and lines[3].split() == ["10", "-"]
+    md = C.format_table([{"a": 1}], markdown=True).splitlines()
+    assert md[0].startswith("| a") and md[1].startswith("|--")
+    path = C.write_json("x", {"k": "값"}, tmp_path / "sub" / "x.json")
+    assert json.loads(path.read_text(encoding="utf-8")) == {"k": "값"}
+    assert C.results_path("inference") == BENCH / "results" / "inference.json"
+
+
+# ------------------------------------------------------------------------------------------- scripts
+def test_inference_quick_writes_complete_json(tmp_path):
+    data = _run_script("inference.py", tmp_path / "inference.json")
+    for key in ("machine", "versions", "settings", "threads", "results", "comparison", "memory", "notes"):
+        assert key in data, key
+    assert data["settings"]["quick"] is True and data["settings"]["shapes"] == ["tiny"]
+    roles = {(r["shape_name"], r["role"]): r for r in data["results"]}
+    teacher, student = roles[("tiny", "teacher")], roles[("tiny", "student")]
+    assert (teacher["layers"], student["layers"]) == (12, 3)
+    assert teacher["params"] > student["params"] > 0
+    assert teacher["disk_mb_encoder"] > student["disk_mb_encoder"] > 0
+    assert teacher["peak_rss_mb"] > 0 and teacher["threads"]["torch_num_threads"] >= 1
+    for cfg in teacher["configs"]:
+        assert len(cfg["times_s"]) == cfg["latency_s"]["n"] >= 1
+        assert cfg["latency_s"]["p95"] >= cfg["latency_s"]["p50"] > 0
+        assert cfg["sentences_per_s"] == pytest.approx(cfg["batch_size"] / cfg["latency_s"]["median"])
+    assert len(data["comparison"]) == 4  # 2 batch sizes x 2 lengths
+    for row in data["comparison"]:
+        assert row["speedup"] > 0 and row["ideal_layers"] == 4.0
+        assert 3.9 < row["ideal_flops"] <= 4.01  # encoder: attention and pooler barely move the layer ratio
+    assert data["memory"][0]["params_ratio"] > 2
+
+
+def test_train_step_quick_measures_the_real_trainer(tmp_path):
+    data = _run_script("train_step.py", tmp_path / "train_step.json")
+    for key in ("machine", "versions", "settings", "threads", "results", "end_to_end", "same_batch", "target"):
+        assert key in data, key
+    (r,) = data["results"]
+    assert r["shape_name"] == "tiny" and r["student_layers"] == [0, 4, 8]
+    assert r["teacher_params"] > r["student_params"] > 0
+    e2e = r["end_to_end"]
+    assert len(e2e["step_times_s"]) == e2e["step_s"]["n"] == data["settings"]["repeats"]
+    assert e2e["tokens_per_s"] > 0 and 0 < e2e["teacher_share"] < 1
+    sb = r["same_batch"]
+    # packed sequences: every position is a real token; 15% of the non-special ones are masked
+    assert sb["nonpad_tokens"] == r["batch_size"] * r["seq_len"]
+    assert sb["masked_tokens"] == pytest.approx(0.15 * r["batch_size"] * (r["seq_len"] - 2), abs=1)
+    assert set(sb["variants"]) == {"distill_all_gathered", "distill_all_full", "distill_masked_gathered",
+                                   "distill_masked_full"}
+    for name, v in sb["variants"].items():
+        assert v["step_s"]["median"] > 0 and v["ratio_to_parts"] > 0, name
+        assert 0 < v["teacher_share"] < 1, name  # the forward hooks saw the teacher inside the real step
+    assert sb["parts_s"] == pytest.approx(sb["student_mlm_step_s"]["median"] + sb["teacher_forward_s"]["median"])
+    for ce, diff in sb["gathered_vs_full_loss"].items():  # the cheaper path computes the same loss
+        assert diff["abs_diff"] < 1e-4 * max(1.0, abs(diff["full_loss"])), ce
+    assert set(data["target"]["ratios"]) == {"tiny"} and isinstance(data["target"]["met"], bool)
+    assert len(data["same_batch"]) == 4 and data["end_to_end"][0]["s_per_step"] > 0

@@ -1,0 +1,131 @@
+"""Each loss against a hand computation; position-restricted logits equal full logits."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from distilkobert.distill.losses import (LossConfig, cosine_loss_sum, count_items, distillation_losses, kl_loss_sum,
+                                         mlm_loss_sum, mse_loss_sum, parse_layer_map)
+from distilkobert.distill.student import Teacher, build_student, enable_positional_forward
+from distilkobert.distill.testing import tiny_bert_teacher
+
+
+def _softmax(row):
+    m = max(row)
+    e = [math.exp(x - m) for x in row]
+    return [x / sum(e) for x in e]
+
+
+def test_kl_matches_hand_computation():
+    g = torch.Generator().manual_seed(0)
+    s, t = torch.randn(3, 5, generator=g), torch.randn(3, 5, generator=g)
+    T = 2.0
+    expected = 0.0
+    for srow, trow in zip(s.tolist(), t.tolist()):
+        ps, pt = _softmax([x / T for x in srow]), _softmax([x / T for x in trow])
+        expected += sum(b * (math.log(b) - math.log(a)) for a, b in zip(ps, pt)) * T * T
+    assert kl_loss_sum(s, t, T).item() == pytest.approx(expected, rel=1e-5)
+    assert kl_loss_sum(t, t, T).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_mlm_cross_entropy_matches_hand_computation():
+    g = torch.Generator().manual_seed(1)
+    logits, labels = torch.randn(4, 6, generator=g), torch.tensor([0, 5, 2, 2])
+    expected = sum(-math.log(_softmax(row)[y]) for row, y in zip(logits.tolist(), labels.tolist()))
+    assert mlm_loss_sum(logits, labels).item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_cosine_and_mse_match_hand_computation():
+    g = torch.Generator().manual_seed(2)
+    a, b = torch.randn(3, 4, generator=g), torch.randn(3, 4, generator=g)
+    cos = 0.0
+    mse = 0.0
+    for x, y in zip(a.tolist(), b.tolist()):
+        dot = sum(p * q for p, q in zip(x, y))
+        cos += 1 - dot / (math.sqrt(sum(p * p for p in x)) * math.sqrt(sum(q * q for q in y)))
+        mse += sum((p - q) ** 2 for p, q in zip(x, y)) / 4
+    assert cosine_loss_sum(a, b).item() == pytest.approx(cos, rel=1e-5)
+    assert mse_loss_sum(a, b).item() == pytest.approx(mse, rel=1e-5)
+    assert cosine_loss_sum(a, 3 * a).item() == pytest.approx(0.0, abs=1e-5)
+
+
+def test_layer_map():
+    assert parse_layer_map(None, 3, 12) == [(1, 4), (2, 8), (3, 12)]
+    assert parse_layer_map("0:0, 3:12", 3, 12) == [(0, 0), (3, 12)]
+    with pytest.raises(ValueError, match="mse_layer_map"):
+        parse_layer_map("4:1", 3, 12)
+
+
+class _Tok:
+    """Just what build_student needs from a tokenizer."""
+
+    def __init__(self, n):
+        self.n, self.pad_token_id = n, 1
+
+    def __len__(self):
+        return self.n
+
+
+@pytest.fixture(scope="module")
+def models():
+    vocab = 50
+    teacher = tiny_bert_teacher(vocab, seed=0, n_layers=4).eval()
+    student = build_student(_Tok(vocab), teacher=Teacher(teacher, True, "t", None), layers=[0, 2])
+    with torch.no_grad():  # move the student away from the teacher so that every loss is non-zero
+        for p in student.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    student.eval()
+    enable_positional_forward(student)
+    g = torch.Generator().manual_seed(5)
+    ids = torch.randint(5, vocab, (3, 10), generator=g)
+    attn = torch.ones_like(ids)
+    attn[1, 7:] = 0
+    attn[2, 4:] = 0
+    ids[attn == 0] = 1
+    labels = torch.full_like(ids, -100)
+    for b, pos in [(0, 1), (0, 5), (1, 2), (1, 6), (2, 3)]:
+        labels[b, pos] = ids[b, pos]
+        ids[b, pos] = 4
+    return teacher, student, {"input_ids": ids, "attention_mask": attn, "labels": labels}
+
+
+@pytest.mark.parametrize("ce_positions", ["all", "masked"])
+def test_distillation_losses_match_full_forward(models, ce_positions):
+    teacher, student, batch = models
+    cfg = LossConfig(alpha_ce=0.5, alpha_mlm=0.2, alpha_cos=0.3, alpha_mse=0.7, temperature=2.0,
+                     ce_positions=ce_positions, layer_map=[(1, 1), (2, 3)])
+    counts = count_items([batch], ce_positions)
+    with torch.no_grad():
+        terms = distillation_losses(student, teacher, batch, cfg, counts)
+        full = distillation_losses(student, teacher, batch, LossConfig(**{**cfg.__dict__, "full_logits": True}),
+                                   counts)
+        s = student(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], output_hidden_states=True)
+        t = teacher(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], output_hidden_states=True)
+    nonpad, masked = batch["attention_mask"].bool(), batch["labels"].ne(-100)
+    rows = nonpad if ce_positions == "all" else masked
+    exp_ce = kl_loss_sum(s.logits[rows], t.logits[rows], 2.0) / rows.sum()
+    exp_mlm = mlm_loss_sum(s.logits[masked], batch["labels"][masked]) / masked.sum()
+    exp_cos = cosine_loss_sum(s.hidden_states[-1][nonpad], t.hidden_states[-1][nonpad]) / nonpad.sum()
+    exp_mse = (mse_loss_sum(s.hidden_states[1][nonpad], t.hidden_states[1][nonpad])
+               + mse_loss_sum(s.hidden_states[2][nonpad], t.hidden_states[3][nonpad])) / (nonpad.sum() * 2)
+    for name, exp in [("loss_ce", exp_ce), ("loss_mlm", exp_mlm), ("loss_cos", exp_cos), ("loss_mse", exp_mse)]:
+        assert exp.item() > 1e-4, name
+        torch.testing.assert_close(terms[name], exp, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(full[name], exp, rtol=1e-5, atol=1e-6)
+    total = 0.5 * exp_ce + 0.2 * exp_mlm + 0.3 * exp_cos + 0.7 * exp_mse
+    torch.testing.assert_close(terms["loss"], total, rtol=1e-5, atol=1e-6)
+
+
+def test_mlm_only_without_teacher(models):
+    _, student, batch = models
+    cfg = LossConfig(alpha_ce=0, alpha_mlm=1, alpha_cos=0)
+    with torch.no_grad():
+        terms = distillation_losses(student, None, batch, cfg, count_items([batch], "all"))
+        s = student(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+    masked = batch["labels"].ne(-100)
+    exp = torch.nn.functional.cross_entropy(s.logits[masked], batch["labels"][masked])
+    torch.testing.assert_close(terms["loss"], exp, rtol=1e-5, atol=1e-6)
+    assert terms["loss_ce"].item() == 0 and terms["loss_cos"].item() == 0
