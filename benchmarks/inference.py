@@ -34,8 +34,8 @@ NAME = "inference"
 SHAPES: dict[str, dict[str, int]] = {
     # KoBERT (monologg/kobert, monologg/kobert-lm) and the published DistilKoBERT
     "kobert": {"vocab_size": 8002, "hidden_size": 768, "num_heads": 12, "ffn_size": 3072, "max_positions": 512},
-    # the CPU-sized demo recipe
-    "demo": {"vocab_size": 4000, "hidden_size": 128, "num_heads": 2, "ffn_size": 512, "max_positions": 512},
+    # the CPU-sized demo (recipes/demo-teacher.yaml: hidden 128, 2 heads, FFN 256, 128 positions)
+    "demo": {"vocab_size": 4000, "hidden_size": 128, "num_heads": 2, "ffn_size": 256, "max_positions": 128},
     # smoke tests only
     "tiny": {"vocab_size": 300, "hidden_size": 32, "num_heads": 2, "ffn_size": 64, "max_positions": 64},
 }

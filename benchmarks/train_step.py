@@ -42,8 +42,9 @@ PAD_ID, CLS_ID, SEP_ID, MASK_ID = 1, 2, 3, 4
 SHAPES: dict[str, dict[str, int]] = {
     "kobert": {"vocab_size": 8002, "hidden_size": 768, "num_heads": 12, "ffn_size": 3072, "max_positions": 512,
                "batch_size": 8, "seq_len": 128},
-    "demo": {"vocab_size": 4000, "hidden_size": 128, "num_heads": 2, "ffn_size": 512, "max_positions": 512,
-             "batch_size": 32, "seq_len": 128},
+    # recipes/demo-teacher.yaml + recipes/demo.yaml: hidden 128, 2 heads, FFN 256, batch 32 x 64
+    "demo": {"vocab_size": 4000, "hidden_size": 128, "num_heads": 2, "ffn_size": 256, "max_positions": 128,
+             "batch_size": 32, "seq_len": 64},
     "tiny": {"vocab_size": 300, "hidden_size": 32, "num_heads": 2, "ffn_size": 64, "max_positions": 64,
              "batch_size": 4, "seq_len": 16},
 }
@@ -136,7 +137,7 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
             learning_rate=5e-4, adam_beta1=0.9, adam_beta2=0.98, adam_epsilon=1e-6, weight_decay=0.0,
             max_grad_norm=5.0, warmup_steps=0, use_cpu=True, report_to="none", save_strategy="no",
             logging_strategy="no", disable_tqdm=True, dataloader_num_workers=0, dataloader_pin_memory=False,
-            remove_unused_columns=False, seed=spec["seed"])
+            remove_unused_columns=False, seed=spec["seed"], optim=spec["optim"])
 
     out: dict[str, Any] = {"shape_name": spec["shape_name"], "batch_size": B, "seq_len": L,
                            "teacher_params": count_parameters(teacher), "student_params": count_parameters(student),
@@ -301,6 +302,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--alpha-ce", type=float, default=0.33)
     p.add_argument("--alpha-mlm", type=float, default=0.33)
     p.add_argument("--alpha-cos", type=float, default=0.33)
+    p.add_argument("--optim", default="adamw_torch",
+                   help="TrainingArguments.optim (default adamw_torch, as the recipes; Trainer's own default is "
+                        "adamw_torch_fused)")
     p.add_argument("--repeats", type=int, default=None, help="timed rounds / trainer steps (default 5; quick 3)")
     p.add_argument("--warmup", type=int, default=None, help="untimed rounds / steps first (default 2; quick 1)")
     p.add_argument("--max-seconds", type=float, default=120.0,
@@ -352,7 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         spec = {"shape_name": shape_name, "shape": shape, "batch_size": args.batch_size or shape["batch_size"],
                 "seq_len": L, "ragged": args.ragged, "teacher_layers": args.teacher_layers,
                 "student_layers": args.student_layers, "alpha_ce": args.alpha_ce, "alpha_mlm": args.alpha_mlm,
-                "alpha_cos": args.alpha_cos, "warmup": args.warmup, "repeats": args.repeats,
+                "alpha_cos": args.alpha_cos, "optim": args.optim, "warmup": args.warmup, "repeats": args.repeats,
                 "max_seconds": args.max_seconds, "threads": args.threads, "seed": args.seed}
         t0 = time.perf_counter()
         r = C.run_worker(__file__, spec, timeout=3600)

@@ -38,7 +38,7 @@ def test_card_round_trips_through_the_local_hub(tmp_path, hub_api, unique_repo_i
 
     # 1) --revision is a tag: the tag never moves, the card goes to main
     out = tmp_path / "out-tag"
-    args = fast_args(model_repo, ds_repo, out, "--num_train_epochs", "2")
+    args = fast_args(model_repo, ds_repo, out, "--num_train_epochs", "1")
     args += ["--revision", "v1", "--dataset_revision", "v1", "--update_model_card", "--push_to_hub"]
     assert main(args) == 0
     results = json.loads((out / "nsmc_results.json").read_text(encoding="utf-8"))
@@ -74,7 +74,9 @@ def test_card_round_trips_through_the_local_hub(tmp_path, hub_api, unique_repo_i
     assert results["model_card"]["pushed"]["branch"] == "dev"
     assert _sha(hub_api, model_repo, "main") == main_before
     assert _sha(hub_api, model_repo, "v1") == model_pub.commit_sha
-    dev_card = ModelCard.load(model_repo, revision="dev")
+    from huggingface_hub import hf_hub_download
+
+    dev_card = ModelCard.load(hf_hub_download(model_repo, "README.md", revision="dev"))
     dev_acc = {m["type"]: m["value"] for m in dev_card.data.to_dict()["model-index"][0]["results"][0]["metrics"]}
     assert dev_acc["accuracy"] == round(results["aggregate"]["test_accuracy"]["mean"], 6)
 

@@ -197,3 +197,35 @@ def test_resolve_headers_range_and_etags(local_hub, hub_api, unique_repo_id):
     status, h, _ = fetch("missing.txt", rev=commit.oid)
     assert status == 404 and h["X-Error-Code"] == "EntryNotFound" and h["X-Repo-Commit"] == commit.oid
     assert fetch("t.txt", rev="0" * 40)[1]["X-Error-Code"] == "RevisionNotFound"
+
+
+def test_misc_routes_health_whoami_yaml_settings_listing(local_hub, hub_api, unique_repo_id):
+    import json
+    import urllib.error
+    import urllib.request
+
+    def call(path, method="GET", body=None):
+        req = urllib.request.Request(f"{local_hub.url}{path}", method=method, data=body,
+                                     headers={"Authorization": f"Bearer {local_hub.token}",
+                                              "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, json.loads(r.read() or b"null")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
+
+    assert call("/health") == (200, {"status": "ok", "version": "distilkobert-hub/1.0"})
+    assert call("/api/agent-harnesses")[1] == {"standardEnvVars": [], "harnesses": {}}
+    assert hub_api.whoami()["name"] == local_hub.user
+    ok = call("/api/validate-yaml", "POST", json.dumps({"content": "---\nlicense: mit\n---\n# x"}).encode())
+    assert ok == (200, {"errors": [], "warnings": []})
+    assert call("/api/validate-yaml", "POST", json.dumps({"content": "---\nlicense: mit\n"}).encode())[0] == 400
+    repo = unique_repo_id("misc")
+    hub_api.create_repo(repo)
+    assert repo in {m.id for m in hub_api.list_models(author="test-org")}
+    hub_api.update_repo_settings(repo, private=True)
+    assert hub_api.model_info(repo).private is True
+    info = hub_api.model_info(repo, files_metadata=True)
+    assert info.siblings[0].rfilename == ".gitattributes" and info.siblings[0].size > 0
+    assert call(f"/api/models/{repo}/xet-read-token/main")[0] == 501
+    assert call("/api/nothing-here")[0] == 404

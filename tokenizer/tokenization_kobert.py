@@ -170,6 +170,34 @@ class KoBertTokenizer(PreTrainedTokenizer):
             return first
         return first + [1] * (len(token_ids_1) + 1)
 
+    def truncate_sequences(
+        self,
+        ids: list[int],
+        pair_ids: list[int] | None = None,
+        num_tokens_to_remove: int = 0,
+        truncation_strategy: Any = "longest_first",
+        stride: int = 0,
+    ) -> tuple[list[int], list[int] | None, list[int]]:
+        """As the base class, except that a pair under ``longest_first`` keeps the lengths the Rust tokenizers
+        library keeps (the shorter input gets ``max // 2`` when both must shrink), so slow and fast agree."""
+        strategy = getattr(truncation_strategy, "value", truncation_strategy)
+        if num_tokens_to_remove <= 0 or strategy != "longest_first" or not pair_ids:
+            return super().truncate_sequences(ids, pair_ids, num_tokens_to_remove, truncation_strategy, stride)
+        max_length = len(ids) + len(pair_ids) - num_tokens_to_remove
+        n1, n2 = len(ids), len(pair_ids)
+        swap = n1 > n2
+        if swap:
+            n1, n2 = n2, n1
+        n2 = n1 if n1 > max_length else max(n1, max_length - n1)
+        if n1 + n2 > max_length:
+            n1 = max_length // 2
+            n2 = n1 + max_length % 2
+        if swap:
+            n1, n2 = n2, n1
+        if self.truncation_side == "left":
+            return ids[len(ids) - n1:], pair_ids[len(pair_ids) - n2:], []
+        return ids[:n1], pair_ids[:n2], []
+
     def save_vocabulary(self, save_directory: str, filename_prefix: str | None = None) -> tuple[str, ...]:
         if not os.path.isdir(save_directory):
             raise ValueError(f"Vocabulary path ({save_directory}) should be a directory")

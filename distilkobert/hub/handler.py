@@ -149,7 +149,12 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         raw = self._read_body()
         ctype = self.headers.get("Content-Type", "")
         if "json" in ctype:
-            data = json.loads(raw or b"{}")
+            try:
+                data = json.loads(raw or b"{}")
+            except (ValueError, UnicodeDecodeError) as e:
+                raise HubError(400, f"Malformed JSON body: {e}") from None
+            if not isinstance(data, dict):
+                raise HubError(400, "Malformed JSON body: expected an object")
             return {k: (v if isinstance(v, list) else [v]) for k, v in data.items()}
         try:
             return parse_qs(raw.decode("utf-8"), keep_blank_values=True)
@@ -178,7 +183,8 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         msg = e.message
-        headers = {"X-Error-Message": msg.encode("ascii", "backslashreplace").decode("ascii").replace("\n", " ")}
+        ascii_msg = msg.encode("ascii", "backslashreplace").decode("ascii")
+        headers = {"X-Error-Message": ascii_msg.replace("\r", " ").replace("\n", " ")}
         if e.code:
             headers["X-Error-Code"] = e.code
         headers.update(e.extra.get("_headers", {}))
@@ -526,10 +532,12 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         repo, _ = self._visible_repo(repo_type, repo_id)
         form = self._form_body()
         commit = self.hub.storage.resolve(repo, revision)
-        expand = (form.get("expand") or ["false"])[0].lower() in ("1", "true")
+        expand = str((form.get("expand") or ["false"])[0]).lower() in ("1", "true")
         files = commit["files"]
         found = []
         for p in form.get("paths", []):
+            if not isinstance(p, str):
+                raise HubError(400, f"Malformed paths-info body: path {p!r} is not a string")
             p = p.strip("/")
             if not p:
                 continue

@@ -32,9 +32,8 @@ SPECIAL_TOKENS = ("[UNK]", "[PAD]", "[CLS]", "[SEP]", "[MASK]")
 SPIECE_UNDERLINE = "\u2581"
 # Exactly the characters Python's str.split() splits on (str.isspace), which the slow class uses.
 PY_WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
-# The specials must sit in the Unigram vocab (that is how their ids are kept). They get the lowest normal score, so
-# that the unknown-character score (min - 10) stays SentencePiece's, and the pre-tokenizer cuts every "[" that starts
-# a special's text (e.g. after NFKC of full-width brackets), so the lattice can never match them.
+# The specials must sit in the Unigram vocab (that is how `tokenizers` keeps their ids) but must never be chosen
+# where SentencePiece, which does not know them, segments their text (e.g. "［MASK］" after NFKC). See _special_policy.
 _SPECIAL_CUT = r"\[(?=(?:UNK|PAD|CLS|SEP|MASK)\])"
 
 
@@ -71,6 +70,25 @@ def _cut_crosses_a_piece(scores: dict[str, float]) -> bool:
     return False
 
 
+def _special_policy(scores: dict[str, float]) -> tuple[float, bool]:
+    """Score for the special entries, and whether to cut "[" before a special's text.
+
+    If every character of every multi-character piece is also a piece (SentencePiece's trainer guarantees it), every
+    segmentation has its unknown-character nodes at the same places, so the unknown score (``min - 10``, which
+    ``tokenizers`` takes over the whole vocab) cannot change a decision. The specials then get a score below any
+    segmentation of their text into known pieces: never chosen, except over a run of unknown characters spelling
+    exactly "[MASK]", where both tokenizers give id 4 (SentencePiece fuses the run and vocab.txt has it).
+    Otherwise the specials get the lowest normal score (the unknown score stays SentencePiece's) and a neutral cut
+    after "[" keeps them out of the lattice.
+    """
+    min_score = min(scores.values())
+    singles = {p for p in scores if len(p) == 1}
+    if all(c in singles for p in scores if len(p) > 1 for c in p):
+        longest = max(len(t) for t in SPECIAL_TOKENS)
+        return (longest + 1) * min_score - 1.0, False
+    return min_score, not _cut_crosses_a_piece(scores)
+
+
 def build_fast_tokenizer(
     spm: SpmModel,
     vocab: list[str],
@@ -81,11 +99,11 @@ def build_fast_tokenizer(
 ) -> Tokenizer:
     """Return the fast tokenizer for a parsed model and a validated vocab.txt token list (specials first)."""
     scores = {piece: score for piece, score, ptype in spm.pieces if ptype == NORMAL}
-    min_score = min(scores.values())
+    special_score, cut = _special_policy(scores)
     entries: list[tuple[str, float]] = []
     for token in vocab:
         if token in SPECIAL_TOKENS:
-            entries.append((token, min_score))
+            entries.append((token, special_score))
         elif digit_comma_piece(token):
             # The slow class never emits these pieces as such; ALBERT's converter penalises them the same way.
             entries.append((token, scores[token] - 100.0))
@@ -101,7 +119,10 @@ def build_fast_tokenizer(
         steps += [normalizers.NFKD(), normalizers.Replace(Regex(_combining_class()), "")]
     if do_lower_case:
         steps.append(normalizers.Lowercase())
-    steps.append(normalizers.NFC())
+    # SentencePiece maps by longest match over the raw text (so "ㅋㅠ" -> "큐", conjoining jamo recompose) while
+    # `Precompiled` maps grapheme by grapheme: NFKC first gives it already-composed input (NFKC == NFC after the
+    # NFKD step, and nmt_nfkc is NFKC plus a few rules, so this is idempotent for the charsmap).
+    steps.append(normalizers.NFKC())
     if spm.precompiled_charsmap:
         steps.append(normalizers.Precompiled(spm.precompiled_charsmap))
     if spm.remove_extra_whitespaces:
@@ -109,7 +130,7 @@ def build_fast_tokenizer(
     tokenizer.normalizer = normalizers.Sequence(steps)
     scheme = "always" if spm.add_dummy_prefix else "never"
     steps_pre = [pre_tokenizers.Metaspace(replacement=SPIECE_UNDERLINE, prepend_scheme=scheme, split=True)]
-    if not _cut_crosses_a_piece(scores):
+    if cut:
         steps_pre.append(pre_tokenizers.Split(Regex(_SPECIAL_CUT), behavior="merged_with_previous"))
     tokenizer.pre_tokenizer = pre_tokenizers.Sequence(steps_pre)
     tokenizer.decoder = decoders.Metaspace(replacement=SPIECE_UNDERLINE, prepend_scheme=scheme, split=True)

@@ -36,6 +36,7 @@ class Mismatch:
     slow: list[int]
     fast: list[int]
     field: str
+    pair: str | None = None
 
 
 def compare(slow, fast, texts: list[str], pairs: list[str] | None = None, *, batch_size: int = 1000,
@@ -52,12 +53,14 @@ def compare(slow, fast, texts: list[str], pairs: list[str] | None = None, *, bat
         for j in range(len(chunk)):
             for name in fields:
                 if enc_s[name][j] != enc_f[name][j]:
-                    mismatches.append(Mismatch(start + j, chunk[j], enc_s[name][j], enc_f[name][j], name))
+                    mismatches.append(Mismatch(start + j, chunk[j], enc_s[name][j], enc_f[name][j], name,
+                                               pair_chunk[j] if pair_chunk is not None else None))
                     break
             else:
                 ids = enc_s["input_ids"][j]
                 if slow.decode(ids) != fast.decode(ids):
-                    mismatches.append(Mismatch(start + j, chunk[j], ids, ids, "decode"))
+                    mismatches.append(Mismatch(start + j, chunk[j], ids, ids, "decode",
+                                               pair_chunk[j] if pair_chunk is not None else None))
     return mismatches
 
 
@@ -79,15 +82,16 @@ def equal_score_variant(slow_pieces: list[str], fast_pieces: list[str], scores: 
 
 
 def unexplained(slow, fast, mismatches: list[Mismatch], scores: dict[str, float]) -> list[Mismatch]:
-    """The mismatches that are NOT SentencePiece float32 tie-breaks (equal-score reorderings of the same pieces)."""
+    """The mismatches that are NOT SentencePiece float32 tie-breaks: a mismatch is explained only when the ids
+    differ and, for each text of the example, slow and fast pieces are the same or an exact equal-score reordering
+    (and the lengths agree, so padding/truncation/special tokens cannot hide behind a tie)."""
     out = []
     for m in mismatches:
-        if m.field != "input_ids":
+        if m.field != "input_ids" or len(m.slow) != len(m.fast):
             out.append(m)
             continue
-        a, b = slow.convert_ids_to_tokens(m.slow), fast.convert_ids_to_tokens(m.fast)
-        # compare the pieces, not ids: unknown characters become [UNK] and carry no score
-        sa, fa = slow.tokenize(m.text), fast.tokenize(m.text)
-        if not (equal_score_variant(sa, fa, scores) and len(a) == len(b)):
+        texts = [m.text] + ([m.pair] if m.pair is not None else [])
+        # compare pieces, not ids: unknown characters become [UNK] and carry no score
+        if not all(equal_score_variant(slow.tokenize(t), fast.tokenize(t), scores) for t in texts):
             out.append(m)
     return out

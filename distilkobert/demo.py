@@ -1,0 +1,318 @@
+"""The main job, offline, on the embedded defaults (`make demo` / `distilkobert demo`).
+
+raw texts -> versioned datasets on the Hub -> KoBERT-format tokenizer -> 12-layer teacher (MLM) ->
+3-layer student (distillation) -> NSMC evaluation + model cards -> versioned models on the Hub ->
+loaded back with AutoModel / AutoTokenizer / pipeline -> the results table.
+
+Every stage calls the same `main(argv)` as its command-line tool and prints that command, so any stage can
+be rerun by hand. `--data-dir ../shared/data` runs the same job on the real NSMC, corpus and KoBERT files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import glob
+import gzip
+import hashlib
+import json
+import os
+import shlex
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEMO_DATA = REPO_ROOT / "demo_data"
+RECIPES = REPO_ROOT / "recipes"
+# Files of a training output folder that are not part of the published model.
+PUBLISH_IGNORE = ["checkpoint-*", "checkpoint-*/**", "runs/**", "*.tmp"]
+
+
+class StageError(RuntimeError):
+    """A demo stage failed; the message names the stage and what to do."""
+
+
+@dataclass
+class DemoConfig:
+    output_dir: Path
+    data_dir: Path | None
+    org: str
+    version: str
+    quick: bool
+    seeds: list[int]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def repo(self, name: str) -> str:
+        return f"{self.org}/{name}"
+
+
+@contextlib.contextmanager
+def stage(cfg: DemoConfig, number: int, total: int, name: str, hint: str) -> Iterator[None]:
+    """One line when a stage starts and one when it ends (with its time); a failure names stage and remedy."""
+    print(f"\n=== [{number}/{total}] {name}", flush=True)
+    start = time.perf_counter()
+    try:
+        yield
+    except SystemExit as exc:
+        if exc.code not in (0, None):
+            raise StageError(f"stage {number} ({name}) failed with exit code {exc.code}. {hint}") from exc
+    except StageError:
+        raise
+    except Exception as exc:
+        raise StageError(f"stage {number} ({name}) failed: {type(exc).__name__}: {exc}\n  what to do: {hint}") from exc
+    elapsed = time.perf_counter() - start
+    cfg.timings[name] = round(elapsed, 1)
+    print(f"=== [{number}/{total}] {name}: done in {elapsed:.1f} s", flush=True)
+
+
+def call(label: str, func: Callable[[Sequence[str]], int | None], argv: list[str]) -> None:
+    """Run one tool's main(argv), echoing the equivalent command line; a non-zero exit is an error."""
+    print(f"$ {label} {' '.join(shlex.quote(a) for a in argv)}", flush=True)
+    code = func(argv)
+    if code not in (0, None):
+        raise RuntimeError(f"`{label}` exited with code {code}")
+
+
+# -- inputs ---------------------------------------------------------------------------------------------------------
+
+def split_real_nsmc(source: Path, out_dir: Path, test_size: int = 10_000) -> tuple[Path, Path]:
+    """Split the shared NSMC-rule file into train / test files in the official format, byte for byte.
+
+    The shared file has no test split; the 'test' rows are chosen by a hash of their id (deterministic, about
+    `test_size` rows) and never seen by training or model selection.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    train_path, test_path = out_dir / "nsmc_train.tsv", out_dir / "nsmc_test.tsv"
+    opener = gzip.open if source.suffix == ".gz" else open
+    with opener(source, "rt", encoding="utf-8", newline="") as f:
+        lines = f.readlines()
+    header, rows = lines[0], lines[1:]
+    threshold = test_size / max(len(rows), 1)
+    with open(train_path, "w", encoding="utf-8", newline="") as tr, open(test_path, "w", encoding="utf-8",
+                                                                           newline="") as te:
+        tr.write(header)
+        te.write(header)
+        for line in rows:
+            key = line.split("\t", 1)[0].encode("utf-8")
+            h = int.from_bytes(hashlib.sha256(b"nsmc-test\0" + key).digest()[:8], "big") / 2**64
+            (te if h < threshold else tr).write(line)
+    return train_path, test_path
+
+
+def demo_inputs(cfg: DemoConfig) -> dict:
+    """Where the raw data of this run comes from: the texts shipped in demo_data/, or --data-dir."""
+    if cfg.data_dir is None:
+        return {
+            "nsmc_train": DEMO_DATA / "reviews.tsv",
+            "nsmc_test": DEMO_DATA / "reviews_test.tsv",
+            "validation_size": 300,
+            "corpus": sorted(str(p) for p in (DEMO_DATA / "corpus").glob("*.txt")),
+            "corpus_licence": ["CC0-1.0"],
+            "kobert": None,
+            "vocab_size": 2000,
+        }
+    data = cfg.data_dir
+    nsmc_file = data / "nsmc" / "train.tsv.gz"
+    corpus = sorted(glob.glob(str(data / "corpus" / "*.gz")))
+    if not nsmc_file.is_file():
+        raise StageError(f"--data-dir {data}: {nsmc_file} not found (expected nsmc/train.tsv.gz)")
+    if not corpus:
+        raise StageError(f"--data-dir {data}: no corpus/*.gz files")
+    train, test = split_real_nsmc(nsmc_file, cfg.output_dir / "raw")
+    kobert = data / "kobert"
+    has_kobert = (kobert / "tokenizer_78b3253a26.model").is_file() and (kobert / "vocab.txt").is_file()
+    return {
+        "nsmc_train": train,
+        "nsmc_test": test,
+        "validation_size": 5000,
+        "corpus": corpus,
+        "corpus_licence": ["nsmc_*=CC0-1.0", "boddari_*=see yiunsr/boddari (CC-BY / CC-BY-SA)"],
+        "kobert": (kobert / "tokenizer_78b3253a26.model", kobert / "vocab.txt") if has_kobert else None,
+        "vocab_size": 8000,
+    }
+
+
+# -- the job --------------------------------------------------------------------------------------------------------
+
+def run_demo(cfg: DemoConfig) -> dict:
+    """Run every stage; returns a summary (also written to OUTPUT/demo_summary.json)."""
+    out = cfg.output_dir
+    total = 7
+    with stage(cfg, 1, total, "start the local Hub", "free a loopback port, or set HF_ENDPOINT to a running Hub"):
+        from distilkobert.hub.endpoint import configure_hub_environment
+
+        endpoint = configure_hub_environment(out / "hub")
+        print(f"Hub endpoint: {endpoint}")
+
+    # Imported after the endpoint is configured: the HF libraries read it at import time.
+    from distilkobert.data import corpus as corpus_cli
+    from distilkobert.data import nsmc as nsmc_cli
+    from distilkobert.distill import run as train_cli
+    from distilkobert.evaluation import run as eval_cli
+    from distilkobert.tokenization import cli as tokenizer_cli
+
+    inputs = demo_inputs(cfg)
+    v = cfg.version
+    nsmc_repo, corpus_repo = cfg.repo("nsmc-demo"), cfg.repo("korean-corpus-demo")
+    teacher_repo, student_repo = cfg.repo("kobert-demo"), cfg.repo("distilkobert-demo")
+
+    with stage(cfg, 2, total, "build and publish the datasets",
+               "check the input files named above; a version that already exists needs a new --version"):
+        call("distilkobert dataset nsmc", nsmc_cli.main, [
+            "--train-file", str(inputs["nsmc_train"]), "--test-file", str(inputs["nsmc_test"]),
+            "--validation-size", str(inputs["validation_size"]), "--seed", "42",
+            "--output-dir", str(out / "datasets" / "nsmc"), "--overwrite",
+            "--push-to-hub", nsmc_repo, "--version", v])
+        licence_args = [a for lic in inputs["corpus_licence"] for a in ("--source-licence", lic)]
+        call("distilkobert dataset corpus", corpus_cli.main, [
+            *inputs["corpus"], "--output-dir", str(out / "datasets" / "corpus"), "--overwrite",
+            "--validation-fraction", "0.05", *licence_args,
+            "--push-to-hub", corpus_repo, "--version", v])
+
+    tokenizer_dir = out / "tokenizer"
+    with stage(cfg, 3, total, "build the KoBERT-format tokenizer (slow + exact fast)",
+               "check the corpus files, or lower the vocabulary size"):
+        if inputs["kobert"]:
+            sp_model, vocab = inputs["kobert"]
+            call("distilkobert tokenizer build", tokenizer_cli.build_main, [
+                "--sp-model", str(sp_model), "--vocab", str(vocab), "--output-dir", str(tokenizer_dir)])
+        else:
+            call("distilkobert tokenizer train", tokenizer_cli.train_main, [
+                "--input", *inputs["corpus"], "--vocab-size", str(inputs["vocab_size"]),
+                "--output-dir", str(tokenizer_dir)])
+
+    quick = ["--max_steps", "20", "--save_steps", "10", "--logging_steps", "5"] if cfg.quick else []
+    data_args = ["--dataset_name_or_path", corpus_repo, "--dataset_revision", v]
+    if cfg.data_dir is not None:
+        data_args += ["--max_train_texts", "200000"]
+    teacher_dir, student_dir = out / "models" / "teacher", out / "models" / "student"
+    with stage(cfg, 4, total, "train the 12-layer teacher (MLM), then distil the 3-layer student",
+               "see the training log above; `python train_distill.py recipes/demo.yaml --help` lists the options"):
+        call("python train_distill.py", train_cli.main, [
+            str(RECIPES / "demo-teacher.yaml"), "--tokenizer_name_or_path", str(tokenizer_dir),
+            *data_args, "--output_dir", str(teacher_dir), "--version", v, *quick])
+        call("python train_distill.py", train_cli.main, [
+            str(RECIPES / "demo.yaml"), "--teacher_name_or_path", str(teacher_dir),
+            *data_args, "--output_dir", str(student_dir), "--version", v, *quick])
+
+    eval_quick = (["--max_train_samples", "300", "--max_test_samples", "200", "--num_train_epochs", "1"]
+                  if cfg.quick else [])
+    if cfg.data_dir is not None:
+        eval_quick = ["--max_train_samples", "20000", "--num_train_epochs", "1"]
+    results = {}
+    with stage(cfg, 5, total, "evaluate teacher and student on NSMC (select on validation, test once)",
+               "see the evaluation log above; `python eval_nsmc.py --help` lists the options"):
+        for name, model_dir in (("teacher", teacher_dir), ("student", student_dir)):
+            eval_dir = out / "eval" / name
+            call("python eval_nsmc.py", eval_cli.main, [
+                "--model_name_or_path", str(model_dir), "--dataset_name", nsmc_repo, "--dataset_revision", v,
+                "--output_dir", str(eval_dir), "--seeds", *map(str, cfg.seeds), "--max_seq_length", "64",
+                "--model_label", f"{name} ({'12' if name == 'teacher' else '3'} layers)",
+                "--update_model_card", *eval_quick])
+            results[name] = eval_dir / "nsmc_results.json"
+            shutil.copy(results[name], model_dir / "nsmc_results.json")
+
+    published = {}
+    with stage(cfg, 6, total, "publish teacher and student, load them back from the Hub",
+               "a version that already exists needs a new --version; check the Hub endpoint printed above"):
+        published = publish_and_reload(cfg, {teacher_repo: teacher_dir, student_repo: student_dir})
+
+    with stage(cfg, 7, total, "results", "the per-model results are in OUTPUT/eval/*/nsmc_results.json"):
+        call("python eval_nsmc.py", eval_cli.main, [
+            "--compare", str(results["teacher"]), str(results["student"]),
+            "--compare_output", str(out / "results.md")])
+
+    summary = {
+        "endpoint": os.environ.get("HF_ENDPOINT"),
+        "version": v,
+        "repos": {"nsmc": nsmc_repo, "corpus": corpus_repo, "teacher": teacher_repo, "student": student_repo},
+        "published": published,
+        "results": {k: str(p) for k, p in results.items()},
+        "timings_s": cfg.timings,
+        "quick": cfg.quick,
+        "data_dir": str(cfg.data_dir) if cfg.data_dir else None,
+    }
+    (out / "demo_summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
+    return summary
+
+
+def publish_and_reload(cfg: DemoConfig, models: dict[str, Path]) -> dict:
+    """Publish each model folder with the run's version, then load it back from the Hub as a user would."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer, pipeline
+
+    from distilkobert.hub.publish import publish_folder
+
+    published = {}
+    for repo_id, folder in models.items():
+        res = publish_folder(folder, repo_id, version=cfg.version, ignore_patterns=PUBLISH_IGNORE,
+                             commit_message=f"Publish {folder.name} {cfg.version}")
+        print(f"published {repo_id}@{cfg.version} (commit {res.commit_sha[:10]}) at {res.url}")
+        tokenizer = AutoTokenizer.from_pretrained(repo_id, revision=cfg.version)
+        model = AutoModel.from_pretrained(repo_id, revision=cfg.version)
+        batch = tokenizer(["이 영화 정말 재미있어요"], return_tensors="pt")
+        with torch.inference_mode():
+            hidden = model(**batch)[0]
+        fill = pipeline("fill-mask", model=repo_id, revision=cfg.version)
+        sentence = f"이 영화 정말 {fill.tokenizer.mask_token}"
+        top = fill(sentence, top_k=3)
+        print(f"  AutoTokenizer -> {type(tokenizer).__name__}; AutoModel -> {type(model).__name__}, "
+              f"last hidden state {tuple(hidden.shape)}")
+        print(f"  fill-mask {sentence!r}: " + ", ".join(f"{p['token_str']!r} {p['score']:.3f}" for p in top))
+        published[repo_id] = {"tag": cfg.version, "commit_sha": res.commit_sha, "url": res.url,
+                              "fill_mask": [p["token_str"] for p in top]}
+    return published
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="distilkobert demo",
+        description="The main job, offline: build and publish the datasets, train the tokenizer, a 12-layer "
+                    "teacher and a distilled 3-layer student, evaluate both on NSMC, publish and reload them, "
+                    "and print the results table. About 10 minutes on 2 CPU cores with the shipped data.")
+    p.add_argument("--output-dir", default="demo_output",
+                   help="everything the run writes (default: demo_output; replaced at each run, including the "
+                        "local Hub's data under OUTPUT/hub when HF_ENDPOINT is not set)")
+    p.add_argument("--data-dir", default=os.environ.get("DATA_DIR") or None,
+                   help="run on real data instead of demo_data/: a folder with nsmc/train.tsv.gz, corpus/*.gz and "
+                        "optionally kobert/ (e.g. ../shared/data; also read from $DATA_DIR)")
+    p.add_argument("--org", default="distilkobert", help="namespace of the published repos (default: distilkobert)")
+    p.add_argument("--version", default="v1", help="version tag of everything published (default: v1)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44], help="fine-tuning seeds of the evaluation")
+    p.add_argument("--quick", action="store_true",
+                   help="a shortened run (few steps, small evaluation) used by the end-to-end test")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    out = Path(args.output_dir).resolve()
+    marker = out / ".distilkobert-demo"
+    if out.exists():
+        if any(out.iterdir()) and not marker.exists():
+            print(f"distilkobert demo: --output-dir {out} exists and was not written by the demo; "
+                  "choose another folder", file=sys.stderr)
+            return 2
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    marker.write_text("written by `distilkobert demo`; replaced at each run\n", encoding="utf-8")
+    cfg = DemoConfig(output_dir=out, data_dir=Path(args.data_dir).resolve() if args.data_dir else None,
+                     org=args.org, version=args.version, quick=args.quick, seeds=args.seeds)
+    start = time.perf_counter()
+    try:
+        run_demo(cfg)
+    except StageError as exc:
+        print(f"\ndistilkobert demo: {exc}", file=sys.stderr)
+        return 1
+    total = time.perf_counter() - start
+    print("\nStage timings: " + ", ".join(f"{k}: {t:.0f} s" for k, t in cfg.timings.items()))
+    print(f"Demo finished in {total / 60:.1f} min; outputs in {out} (summary: demo_summary.json, table: results.md)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
