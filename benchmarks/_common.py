@@ -57,10 +57,6 @@ def machine_info() -> dict[str, Any]:
     The load average is recorded because a busy machine makes every timing noisy; a reader can then judge.
     """
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    try:
-        load = [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        load = None
     return {
         "cpu_model": _cpu_model(),
         "logical_cores": os.cpu_count(),
@@ -68,10 +64,17 @@ def machine_info() -> dict[str, Any]:
         "ram_gb": _total_ram_gb(),
         "os": platform.platform(),
         "python": platform.python_version(),
-        "hostname": platform.node(),
-        "load_average_1_5_15": load,
+        "load_average_1_5_15": load_average(),
         "timestamp_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def load_average() -> list[float] | None:
+    """The 1/5/15-minute load averages (None where the OS has none): above the core count, timings are noisy."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (OSError, AttributeError):
+        return None
 
 
 def library_versions(packages: Iterable[str] = DEFAULT_PACKAGES) -> dict[str, str | None]:

@@ -274,7 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "model_rss = peak_rss - RSS after importing torch+transformers",
             "disk": "save_pretrained safetensors, MB = 1e6 bytes; mlm = *ForMaskedLM (tied decoder)",
         },
-        "wall_s": time.perf_counter() - started,
+        "load_average_end": C.load_average(), "wall_s": time.perf_counter() - started,
         "results": results, "comparison": speed, "memory": memory, "target": target,
     }
     path = C.write_json(NAME, payload, args.output)

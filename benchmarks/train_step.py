@@ -252,6 +252,10 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
             if done >= min(3, spec["repeats"]) and time.perf_counter() - started > spec["max_seconds"]:
                 break
 
+        if spec.get("profile"):
+            out["profile"] = profile_overhead(
+                steps["distill_all_gathered"], student_mlm_step, teacher_forward, iters=spec["profile"])
+
     med = {k: C.summarize(v)["median"] for k, v in times.items()}
     parts = med["student_mlm_step"] + med["teacher_forward"]
     variants = {}
@@ -276,6 +280,29 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
         "gathered_vs_full_loss": exactness,
     }
     return out
+
+
+def profile_overhead(distill, part_a, part_b, iters: int, top: int = 12) -> dict[str, Any]:
+    """torch.profiler self-CPU time per aten op, averaged over ``iters`` calls: the distillation step against
+    (a) + (b). The ops with the largest extra time show where the step's overhead goes (e.g. the KL's
+    log_softmax / exp / mul over [rows, vocab])."""
+    from torch.profiler import ProfilerActivity, profile
+
+    def op_times(fn) -> dict[str, float]:
+        fn()  # warm
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            for _ in range(iters):
+                fn()
+        return {e.key: e.self_cpu_time_total / 1e3 / iters for e in prof.key_averages()}
+
+    d, a, b = op_times(distill), op_times(part_a), op_times(part_b)
+    rows = []
+    for op in set(d) | set(a) | set(b):
+        parts = a.get(op, 0.0) + b.get(op, 0.0)
+        rows.append({"op": op, "distill_ms": d.get(op, 0.0), "parts_ms": parts, "extra_ms": d.get(op, 0.0) - parts})
+    rows.sort(key=lambda r: -r["extra_ms"])
+    return {"iters": iters, "distill_total_ms": sum(d.values()), "parts_total_ms": sum(a.values()) + sum(b.values()),
+            "top_extra": rows[:top], "top_saved": sorted(rows, key=lambda r: r["extra_ms"])[:5]}
 
 
 def med_or_none(values: list[float]) -> float | None:
@@ -309,8 +336,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=None, help="untimed rounds / steps first (default 2; quick 1)")
     p.add_argument("--max-seconds", type=float, default=120.0,
                    help="cap on the timed same-batch rounds of one shape (at least 3 rounds); default 120")
-    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's default; --quick: 1)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch.set_num_threads (default: torch's default; --quick: 1)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--profile", type=int, default=0, metavar="N",
+                   help="also profile N distillation steps and N x (a)+(b) with torch.profiler and list the aten "
+                        "ops that make the difference (default 0: off)")
     p.add_argument("--quick", action="store_true", help="tiny shapes and few repeats: a smoke test")
     p.add_argument("--markdown", action="store_true", help="also print the tables as Markdown (for the README)")
     p.add_argument("--output", default=None, help=f"JSON path (default benchmarks/results/{NAME}.json)")
@@ -357,7 +388,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "seq_len": L, "ragged": args.ragged, "teacher_layers": args.teacher_layers,
                 "student_layers": args.student_layers, "alpha_ce": args.alpha_ce, "alpha_mlm": args.alpha_mlm,
                 "alpha_cos": args.alpha_cos, "optim": args.optim, "warmup": args.warmup, "repeats": args.repeats,
-                "max_seconds": args.max_seconds, "threads": args.threads, "seed": args.seed}
+                "max_seconds": args.max_seconds, "threads": args.threads, "seed": args.seed, "profile": args.profile}
         t0 = time.perf_counter()
         r = C.run_worker(__file__, spec, timeout=3600)
         r["wall_s"] = time.perf_counter() - t0
@@ -399,8 +430,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "teacher_share": "time inside the teacher's encoder + MLM head (forward hooks) / step time",
             "gather_gain": "full_logits step time / gathered step time (same loss value, fewer vocab projections)",
         },
-        "wall_s": time.perf_counter() - started, "results": results, "end_to_end": e2e_rows,
-        "same_batch": batch_rows, "target": target,
+        "load_average_end": C.load_average(), "wall_s": time.perf_counter() - started,
+        "results": results, "end_to_end": e2e_rows, "same_batch": batch_rows, "target": target,
     }
     path = C.write_json(NAME, payload, args.output)
     e2e_title = (f"End to end: DistillationTrainer.train(), medians of {args.repeats} steps after "
@@ -413,6 +444,13 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{sb['gather_gain_all']:.2f}x (KL on all rows), {sb['gather_gain_masked']:.2f}x (KL on masked "
               f"rows); masking the batch {sb['collate_s']['median'] * 1e3:.1f} ms; |loss gathered - full| "
               + ", ".join(f"{k} {v['abs_diff']:.1e}" for k, v in sb["gathered_vs_full_loss"].items()))
+    for r in results:
+        prof = r.get("profile")
+        if prof:
+            C.print_table(prof["top_extra"], ["op", "distill_ms", "parts_ms", "extra_ms"],
+                          title=f"{r['shape_name']}: where the distillation step's extra time goes (torch.profiler "
+                                f"self CPU ms per step, mean of {prof['iters']}; total {prof['distill_total_ms']:.0f} "
+                                f"vs (a)+(b) {prof['parts_total_ms']:.0f})")
     if args.markdown:
         C.print_table(e2e_rows, title="Markdown:", markdown=True)
         C.print_table(batch_rows, markdown=True)

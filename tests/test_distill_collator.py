@@ -142,3 +142,28 @@ def test_tokenize_corpus_caches(tmp_path):
     _, _, folder3 = tokenize_corpus(ds, tok, max_seq_length=48, min_seq_length=8, packing=True,
                                     cache_dir=tmp_path / "cache", dataset_id="x")
     assert folder3 != folder
+
+
+def test_kobert_format_tokenizer_pipeline(tmp_path):
+    """The project's KoBERT-format tokenizer (train_vocabulary) through tokenization, packing and masking."""
+    from transformers import AutoTokenizer
+
+    from distilkobert.distill.data import load_corpus, tokenize_corpus
+    from distilkobert.distill.testing import write_corpus_dataset
+    from distilkobert.tokenization import train_vocabulary
+
+    corpus = Path(__file__).parent / "data" / "distill_corpus.txt"
+    train_vocabulary([corpus], 500, tmp_path / "tok", num_threads=1)
+    tok = AutoTokenizer.from_pretrained(str(tmp_path / "tok"))
+    assert (tok.unk_token_id, tok.pad_token_id, tok.cls_token_id, tok.sep_token_id, tok.mask_token_id) == (0, 1, 2, 3, 4)
+    lines = [x for x in corpus.read_text("utf-8").splitlines() if x]
+    write_corpus_dataset(lines, tmp_path / "corpus")
+    out, counts, _ = tokenize_corpus(load_corpus(str(tmp_path / "corpus")), tok, max_seq_length=64,
+                                     min_seq_length=8, packing=True, cache_dir=tmp_path / "cache", dataset_id="k")
+    coll = DistillationCollator(masking_probabilities(counts, tok.all_special_ids), pad_token_id=1, mask_token_id=4,
+                                special_ids=tok.all_special_ids)
+    batch = coll([out["train"][i] for i in range(16)])
+    orig, _ = coll.pad([out["train"][i] for i in range(16)])
+    sel = batch["labels"].ne(-100)
+    assert sel.any() and not torch.isin(orig[sel], torch.tensor([0, 1, 2, 3, 4])).any()
+    assert (orig[:, 0] == 2).all() and (batch["attention_mask"].sum(1) <= 64).all()

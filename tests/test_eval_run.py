@@ -177,6 +177,10 @@ def test_missing_model_is_a_clear_error(assets, capsys):
     args = fast_args(assets["root"] / "missing-folder", assets["dataset"], assets["root"] / "run-missing")
     assert main(args) == 2
     assert "missing-folder" in capsys.readouterr().err
+    args[args.index("--model_name_or_path") + 1] = "test-org/no-such-model-anywhere"
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "test-org/no-such-model-anywhere" in err and "Traceback" not in err
 
 
 def test_compare_prints_readme_table(assets, base_run, tmp_path, capsys):

@@ -204,3 +204,53 @@ def test_cli_train_then_build(tmp_path, capsys):
     assert train_main(["--input", str(tmp_path / "missing.txt"), "--vocab-size", "300",
                        "--output-dir", str(tmp_path / "x")]) == 2
     assert "missing.txt" in capsys.readouterr().err
+
+
+def test_benchmark_quick(tmp_path, repo_root):
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "tokenizer.json"
+    proc = subprocess.run([sys.executable, str(repo_root / "benchmarks" / "tokenizer.py"), "--quick", "--output",
+                           str(out)], capture_output=True, text=True, timeout=300, cwd=repo_root)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["ratios"]["fast/slow batched"] > 0 and result["time_split"]["rust backend_s"] > 0
+    assert {"machine", "versions", "settings", "raw", "profile_fast_batched"} <= set(result)
+    assert "fast/slow batched" in proc.stdout
+
+
+def test_digit_comma_rule(tmp_path):
+    """A corpus full of "1, 2, 3," makes SentencePiece learn ▁1, / 19, pieces; train marks them unused (KoBERT's
+    vocab has none) so both tokenizers split digits from the comma identically; the slow class's re-split rule
+    itself is checked on the raw model."""
+    import random
+
+    from kobert_tokenizer import KoBertTokenizer
+
+    from distilkobert.tokenization.parity import compare, piece_scores, unexplained
+    from distilkobert.tokenization.spm_proto import UNUSED, read_model
+
+    rng = random.Random(0)
+    lines = [f"점수는 {', '.join(str(rng.choice([1, 2, 3, 10, 12, 2019])) for _ in range(4))}, 그리고 "
+             f"{rng.randint(1, 99)},000원" for _ in range(1500)]
+    corpus = tmp_path / "numbers.txt"
+    corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    folder = train_vocabulary([corpus], 120, tmp_path / "tok", hard_vocab_limit=False)
+    unused = [p for p, _, t in read_model(folder / "spiece.model").pieces if t == UNUSED]
+    assert unused and all(p[-1] == "," and p[-2].isdigit() for p in unused)
+    assert (folder / "unused_pieces.txt").read_text(encoding="utf-8").split() == sorted(unused)
+    fast, slow = _both(folder)
+    texts = lines[:300] + ["1, 2, 3,", "12,000, 100,", "가1,나", "1,000,000"]
+    mismatches = compare(slow, fast, texts)
+    assert unexplained(slow, fast, mismatches, piece_scores(str(folder / "spiece.model"))) == []
+    for tok in (fast, slow):
+        assert "," in tok.tokenize("점수는 1, 2,")
+        assert not any(len(p) > 1 and p[-1] == "," and p[-2].isdigit() for p in tok.tokenize(lines[0]))
+    # the rule on a raw piece: "▁12," -> "▁12" (or its pieces) + ","
+    raw = KoBertTokenizer(str(folder / "spiece.model"), str(folder / "vocab.txt"))
+    raw.sp_model.EncodeAsPieces = lambda text, _orig=raw.sp_model.EncodeAsPieces: (
+        ["▁12,"] if text == "x" else _orig(text))
+    pieces = raw._tokenize("x")
+    assert pieces[-1] == "," and "".join(pieces[:-1]).replace("▁", "") == "12" and pieces[0].startswith("▁")

@@ -142,7 +142,12 @@ _JSON_FIELDS = {"student_config"}
 def _parser():
     from transformers import HfArgumentParser, TrainingArguments
 
-    return HfArgumentParser((ModelArguments, DataArguments, DistillationArguments, TrainingArguments))
+    return HfArgumentParser(
+        (ModelArguments, DataArguments, DistillationArguments, TrainingArguments),
+        prog="train_distill.py (or: distilkobert train)",
+        description="Distil a student from a masked-LM teacher, or train MLM alone (--teacher_name_or_path none). "
+                    "Usage: train_distill.py [recipe.yaml] [--flag value ...]; the recipe is a flat YAML mapping of "
+                    "the options below, flags override it.")
 
 
 def yaml_to_argv(path: str | Path) -> list[str]:

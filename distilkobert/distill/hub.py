@@ -53,17 +53,18 @@ def check_version_available(repo_id: str, version: str) -> None:
             "immutable)")
 
 
-def _publish(folder: Path, repo_id: str, *, version: str | None, revision: str, message: str, retries: int = 4):
+def _publish(folder: Path, repo_id: str, *, version: str | None, revision: str, message: str, retries: int = 4,
+             endpoint: str | None = None):
     from distilkobert.hub.publish import publish_folder
 
     return publish_folder(str(folder), repo_id, version=version, revision=revision, commit_message=message,
-                          retries=retries)
+                          retries=retries, endpoint=endpoint)
 
 
-def ensure_branch(repo_id: str, branch: str, private: bool = False) -> None:
+def ensure_branch(repo_id: str, branch: str, private: bool = False, endpoint: str | None = None) -> None:
     from huggingface_hub import HfApi
 
-    api = HfApi()
+    api = HfApi(endpoint=endpoint)
     api.create_repo(repo_id, exist_ok=True, private=private)
     if branch != "main":
         api.create_branch(repo_id, branch=branch, exist_ok=True)
@@ -72,12 +73,14 @@ def ensure_branch(repo_id: str, branch: str, private: bool = False) -> None:
 class CheckpointPushCallback(TrainerCallback):
     """On every save, push `checkpoint-N` to `branch` and tag it `<version>-step-N` (main process only)."""
 
-    def __init__(self, repo_id: str, version: str, branch: str, private: bool = False, retries: int = 3):
-        self.repo_id, self.version, self.branch = repo_id, version, branch
+    def __init__(self, repo_id: str, version: str, branch: str, private: bool = False, retries: int = 3,
+                 endpoint: str | None = None):
+        self.repo_id, self.version, self.branch, self.endpoint = repo_id, version, branch, endpoint
         self.private, self.retries = private, retries
         self.pending: list[int] = []
         self.pushed: dict[int, str] = {}
         self._branch_ready = False
+        self.final_attempts, self.final_wait_s = 3, 2.0
 
     def step_tag(self, step: int) -> str:
         return f"{self.version}-step-{step}"
@@ -89,10 +92,11 @@ class CheckpointPushCallback(TrainerCallback):
             return True
         try:
             if not self._branch_ready:
-                ensure_branch(self.repo_id, self.branch, self.private)
+                ensure_branch(self.repo_id, self.branch, self.private, self.endpoint)
                 self._branch_ready = True
             res = _publish(folder, self.repo_id, version=self.step_tag(step), revision=self.branch,
-                           message=f"checkpoint step {step} of {self.version}", retries=retries)
+                           message=f"checkpoint step {step} of {self.version}", retries=retries,
+                           endpoint=self.endpoint)
             self.pushed[step] = getattr(res, "commit_sha", "")
             logger.info("pushed %s to %s@%s (tag %s)", folder.name, self.repo_id, self.branch, self.step_tag(step))
             return True
@@ -117,11 +121,11 @@ class CheckpointPushCallback(TrainerCallback):
     def on_train_end(self, args, state, control, **kwargs):
         if not state.is_world_process_zero:
             return
-        for attempt in range(3):
+        for attempt in range(self.final_attempts):
             if not self.pending:
                 break
             if attempt:
-                time.sleep(2.0 * attempt)
+                time.sleep(self.final_wait_s * attempt)
             self._drain(Path(args.output_dir), self.retries + 2)
         if self.pending:
             logger.error("checkpoints %s could not be pushed; they are kept in %s", self.pending, args.output_dir)

@@ -12,10 +12,17 @@ from distilkobert.distill.student import encoder_of, mlm_head_of
 
 
 def kl_loss_sum(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
-    """sum over rows of KL(softmax(t/T) || softmax(s/T)) * T^2 (DistilBERT's L_ce before batchmean)."""
+    """sum over rows of KL(softmax(t/T) || softmax(s/T)) * T^2 (DistilBERT's L_ce before batchmean).
+
+    Computed as soft-target cross-entropy minus the teacher's (constant) entropy: one fused log-softmax for the
+    student, a little cheaper than `F.kl_div`, same value and gradient.
+    """
     t = temperature
-    return F.kl_div(F.log_softmax(student_logits.float() / t, dim=-1), F.softmax(teacher_logits.float() / t, dim=-1),
-                    reduction="sum") * (t * t)
+    with torch.no_grad():
+        t_logp = F.log_softmax(teacher_logits.float() / t, dim=-1)
+        t_prob = t_logp.exp()
+        neg_entropy = (t_prob * t_logp).sum()
+    return (F.cross_entropy(student_logits.float() / t, t_prob, reduction="sum") + neg_entropy) * (t * t)
 
 
 def mlm_loss_sum(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -39,9 +39,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"train_distill: error: {exc}", file=sys.stderr)
         return 2
+    from distilkobert.distill.hub import _version_error_class
+
     try:
         run(*args)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, _version_error_class()) as exc:
         print(f"train_distill: error: {exc}", file=sys.stderr)
         return 2
     return 0
@@ -117,6 +119,7 @@ def run(model_args, data_args, distill_args, training_args) -> dict:
     push = bool(training_args.push_to_hub)
     training_args.push_to_hub = False  # publication is ours (versioned), not Trainer's
     training_args.remove_unused_columns = False
+    training_args.prediction_loss_only = True  # Trainer evaluation (if asked for) reports the loss only
     repo_id = training_args.hub_model_id
     if push:
         if not repo_id or "/" not in repo_id:
@@ -185,18 +188,20 @@ def run(model_args, data_args, distill_args, training_args) -> dict:
         branch = distill_args.checkpoint_branch or f"{distill_args.version}-checkpoints"
         callbacks.append(run_hub.CheckpointPushCallback(repo_id, distill_args.version, branch,
                                                         private=training_args.hub_private_repo or False))
+    use_eval = str(getattr(training_args.eval_strategy, "value", training_args.eval_strategy)) != "no"
     trainer = DistillationTrainer(model=student, args=training_args, data_collator=collator, train_dataset=train_ds,
+                                  eval_dataset=eval_ds if use_eval else None,
                                   processing_class=tokenizer, teacher=teacher.model if teacher else None,
                                   loss_config=loss_config, teacher_dtype=teacher_dtype, callbacks=callbacks)
     start = time.time()
     train_result = trainer.train(resume_from_checkpoint=_resume_value(training_args.resume_from_checkpoint))
     elapsed = time.time() - start
     disable_positional_forward(student)
+    trainer.save_model(str(output_dir))  # every rank calls it (sharded setups need that); only rank 0 writes
     if not trainer.is_world_process_zero():
         return {}
 
-    # -- save, evaluate, describe, publish ----------------------------------------------------------------------
-    trainer.save_model(str(output_dir))
+    # -- evaluate, describe, publish (main process) -------------------------------------------------------------
     copy_tokenizer_files(tok_src, tok_rev, output_dir)
     save_token_counts(counts, output_dir)
     eval_seqs = eval_ds.select(range(min(len(eval_ds), data_args.max_eval_sequences)))

@@ -72,6 +72,8 @@ class EvalArguments:
     gradient_accumulation_steps: int = field(default=1, metadata={"help": "Gradient accumulation steps."})
     logging_steps: int = field(default=50, metadata={"help": "Log the training loss every N steps."})
     device: str = field(default="auto", metadata={"help": "auto (CUDA if available), cpu or cuda."})
+    torch_threads: int = field(default=0, metadata={"help": "torch.set_num_threads(N) for training and "
+                                                               "inference; 0 = leave torch's default."})
     bf16: bool = field(default=False, metadata={"help": "bf16 mixed precision for training (GPU)."})
     dataloader_num_workers: int = field(default=0, metadata={"help": "DataLoader worker processes."})
     save_models: bool = field(default=False, metadata={"help": "Keep the selected fine-tuned model of each seed "

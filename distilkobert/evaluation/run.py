@@ -70,6 +70,10 @@ def evaluate_model(margs, dargs, eargs, argv: Sequence[str]) -> dict[str, Any]:
     output_dir = Path(eargs.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     device = resolve_device(eargs.device)
+    if eargs.torch_threads > 0:
+        import torch
+
+        torch.set_num_threads(eargs.torch_threads)
     model_path = margs.model_name_or_path
     is_local = Path(model_path).expanduser().exists()
     if is_local:
@@ -82,7 +86,14 @@ def evaluate_model(margs, dargs, eargs, argv: Sequence[str]) -> dict[str, Any]:
     if not is_local:
         from huggingface_hub import HfApi
 
-        resolved = HfApi().model_info(model_path, revision=revision).sha
+        from .finetune import ModelLoadError
+
+        try:
+            resolved = HfApi().model_info(model_path, revision=revision).sha
+        except Exception as exc:  # repo or revision not found, bad id: one clear line
+            raise ModelLoadError(f"model {model_path!r}{'' if revision is None else f' at revision {revision!r}'} "
+                                 f"is neither a local folder nor a reachable Hub repo: {type(exc).__name__}: "
+                                 f"{str(exc).splitlines()[0] if str(exc) else ''}") from exc
         revision_for_load = resolved  # pin: every seed loads exactly the same commit
     else:
         revision_for_load = None

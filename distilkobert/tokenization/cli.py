@@ -67,5 +67,10 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     except TokenizerFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"vocabulary trained; tokenizer folder written to {out}")
+    unused = out / "unused_pieces.txt"
+    if unused.is_file():
+        n = len(unused.read_text(encoding="utf-8").split())
+        print(f"note: {n} digit+comma pieces (listed in {unused}) were marked unused, as in KoBERT's vocabulary")
+    print(f"vocabulary trained; {sum(1 for _ in (out / 'vocab.txt').open(encoding='utf-8'))} tokens in vocab.txt; "
+          f"tokenizer folder written to {out}")
     return 0

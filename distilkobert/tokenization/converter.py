@@ -6,17 +6,25 @@ The pipeline reproduces the slow class step by step, with alignment-tracking nor
 * ``remove_space``: every run of Python ``str.split()`` whitespace -> one space, then strip;
 * ``` `` ``` / ``''`` -> ``"``; ``keep_accents=False``: NFKD, then drop every character with a non-zero canonical
   combining class (exactly ``unicodedata.combining``, not the narrower ``StripAccents``); ``do_lower_case``;
-* SentencePiece's own normalizer: NFC first (KoBERT's NFKD leaves Hangul as conjoining jamo that ``Precompiled``
-  alone does not recompose), the model's precompiled charsmap, then its ``remove_extra_whitespaces``;
-* ``Metaspace`` (dummy prefix, split at ``▁``: no KoBERT piece contains ``▁`` after its first character, so words
-  are independent), the Unigram model in vocab.txt order (ids are vocab.txt line numbers).
+* SentencePiece's own normalizer: NFKC first (``Precompiled`` maps grapheme by grapheme and does not recompose the
+  conjoining jamo left by NFKD, nor "ㅋㅠ" -> "큐" under keep_accents, which SentencePiece's longest-match does), the
+  model's precompiled charsmap, then its ``remove_extra_whitespaces``;
+* ``Metaspace`` (dummy prefix, split at ``▁``: no piece contains ``▁`` after its first character, so words are
+  independent), the Unigram model in vocab.txt order (ids are vocab.txt line numbers); the five specials are
+  added tokens matched on the raw text and kept out of the lattice (``_special_policy``);
+* digit + comma pieces (``▁1,``), which the slow class re-splits, are penalised by 100 as in ALBERT's converter;
+  that is exact only when the model has none (KoBERT; ``train_vocabulary`` marks them unused).
 
-Tie-breaking: SentencePiece (>= 0.1.95, ``EncodeOptimized``) keeps, for each end position, the first candidate
-(earliest start, i.e. longest last piece) whose *float32* running score is strictly greater; ``tokenizers`` uses
-the same order and comparison in float64. Equal-score segmentations (``.``+``...`` vs ``...``+``.``) are therefore
-decided by float32 rounding of the score accumulated since the start of the sentence in SentencePiece, and exactly
-(earliest start wins) here. See ``docs`` in the package README / the report: this is the only known source of
-difference, and every difference is an equal-score reordering (checked by ``equal_score_variant``).
+Tie-breaking (the one known, irreducible difference): SentencePiece >= 0.1.95 (``EncodeOptimized``) and
+``tokenizers`` run the same forward Viterbi (for each end position, candidates in order of start, first strictly
+greater score wins, i.e. on a tie the earliest start / longest last piece). But SentencePiece accumulates the path
+score in float32 from the start of the text, ``tokenizers`` in float64, where sums of these float32 scores are exact.
+Equal-score segmentations (``.``+``...`` vs ``...``+``.``, ``ᄏ``+``ᄏᄏ`` vs ``ᄏᄏ``+``ᄏ``) are thus always decided
+"earliest start" here, but by the rounding of the accumulated prefix score in SentencePiece: ``"지루하다....."`` ends
+``. ... .`` alone and ``. . ...`` after ``"영화 "``. Per-piece score changes cannot move a permutation tie (the
+multiset, hence the sum, is the same) and no pre-tokenizer can compute float32 rounding of the prefix, so no static
+tokenizer.json reproduces it; "earliest start" is already SentencePiece's choice for ~95% of NSMC dot runs.
+``parity.unexplained`` checks that every remaining difference is such an exact tie.
 """
 
 from __future__ import annotations

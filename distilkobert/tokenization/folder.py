@@ -8,8 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from .converter import SPECIAL_TOKENS, build_fast_tokenizer
-from .errors import CorruptVocabError, MissingFileError, MissingSpecialTokensError, VocabMismatchError
-from .spm_proto import CONTROL, NORMAL, UNKNOWN, SpmModel, read_model
+from .errors import (
+    CorruptModelError,
+    CorruptVocabError,
+    MissingFileError,
+    MissingSpecialTokensError,
+    VocabMismatchError,
+)
+from .spm_proto import CONTROL, NORMAL, UNKNOWN, UNUSED, SpmModel, read_model
 
 SLOW_SOURCE = Path(__file__).resolve().parents[2] / "tokenizer" / "tokenization_kobert.py"
 
@@ -20,6 +26,16 @@ def _slow_source() -> Path:
     import kobert_tokenizer.tokenization_kobert as mod  # installed layout
 
     return Path(mod.__file__)
+
+
+def _check_loads(sp_model: Path) -> None:
+    """The slow class loads the model with sentencepiece itself: make sure that works, with a clear error."""
+    import sentencepiece
+
+    try:
+        sentencepiece.SentencePieceProcessor(model_file=str(sp_model))
+    except (RuntimeError, OSError) as exc:
+        raise CorruptModelError(f"{sp_model}: sentencepiece cannot load it ({exc})") from None
 
 
 def read_vocab(path: str | Path) -> list[str]:
@@ -55,7 +71,7 @@ def validate_vocab(spm: SpmModel, vocab: list[str], vocab_path: str = "vocab.txt
                                         f"with {list(SPECIAL_TOKENS)} (ids 0-4)")
     if tuple(vocab[:5]) != SPECIAL_TOKENS:
         raise MissingSpecialTokensError(f"{vocab_path}: lines 1-5 are {vocab[:5]}, expected {list(SPECIAL_TOKENS)}")
-    unsupported = [p for p, _, t in spm.pieces if t not in (NORMAL, UNKNOWN, CONTROL)]
+    unsupported = [p for p, _, t in spm.pieces if t not in (NORMAL, UNKNOWN, CONTROL, UNUSED)]
     if unsupported:
         raise VocabMismatchError(f"{model_path}: {len(unsupported)} user-defined/byte pieces (e.g. {unsupported[:3]}) "
                                  "are not supported by the KoBERT format")
@@ -89,9 +105,8 @@ def build_tokenizer_folder(
     sp_model, vocab, output_dir = Path(sp_model), Path(vocab), Path(output_dir)
     spm = read_model(sp_model)
     if spm.model_type != 1:
-        from .errors import CorruptModelError
-
         raise CorruptModelError(f"{sp_model}: model_type {spm.model_type} is not Unigram (1)")
+    _check_loads(sp_model)
     tokens = read_vocab(vocab)
     validate_vocab(spm, tokens, str(vocab), str(sp_model))
 

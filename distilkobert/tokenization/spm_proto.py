@@ -140,3 +140,52 @@ def read_model(path: str | Path) -> SpmModel:
     if not path.is_file():
         raise MissingFileError(f"{path}: SentencePiece model file not found")
     return parse_model_bytes(path.read_bytes(), str(path))
+
+
+def _encode_varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def mark_pieces_unused(data: bytes, pieces: set[str]) -> bytes:
+    """Re-serialize a ModelProto with ``pieces`` typed UNUSED (SentencePiece then never emits them); the other
+    fields are copied byte for byte."""
+    out = bytearray()
+    i = 0
+    while i < len(data):
+        start = i
+        key, i = _varint(data, i)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            _, i = _varint(data, i)
+        elif wire == 1:
+            i += 8
+        elif wire == 5:
+            i += 4
+        elif wire == 2:
+            n, j = _varint(data, i)
+            value, i = data[j:j + n], j + n
+            if number == 1:
+                fields = list(_fields(value))
+                text = next((v.decode("utf-8") for f, w, v in fields if f == 1 and w == 2), None)
+                if text in pieces:
+                    msg = bytearray()
+                    for f, w, v in fields:
+                        if f == 3:
+                            continue
+                        msg += _encode_varint((f << 3) | w)
+                        msg += _encode_varint(len(v)) + v if w == 2 else (v if w in (1, 5) else _encode_varint(v))
+                    msg += _encode_varint((3 << 3) | 0) + _encode_varint(UNUSED)
+                    out += _encode_varint((1 << 3) | 2) + _encode_varint(len(msg)) + msg
+                    continue
+        else:
+            raise CorruptModelError(f"unsupported protobuf wire type {wire}")
+        out += data[start:i]
+    return bytes(out)

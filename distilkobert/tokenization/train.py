@@ -9,7 +9,8 @@ from typing import Any, Iterable
 
 from .converter import SPECIAL_TOKENS
 from .errors import MissingFileError, TokenizerFileError
-from .spm_proto import NORMAL, read_model
+from .converter import digit_comma_piece
+from .spm_proto import NORMAL, mark_pieces_unused, parse_model_bytes, read_model
 
 # Read from KoBERT's own tokenizer_78b3253a26.model trainer_spec (vocab_size 8000, character_coverage 0.9995,
 # everything else SentencePiece's defaults) and normalizer_spec (nmt_nfkc, dummy prefix, remove extra whitespace).
@@ -101,7 +102,17 @@ def train_vocabulary(
         except RuntimeError as exc:
             raise TokenizerFileError(f"SentencePiece training failed on {n} lines: {exc}") from None
         model_path = output_dir / "spiece.model"
-        model_path.write_bytes((Path(tmp) / "spiece.model").read_bytes())
+        data = (Path(tmp) / "spiece.model").read_bytes()
+        # KoBERT's vocabulary has no "digit + comma" pieces (▁1, 19,): the slow class re-splits them after the
+        # Viterbi pass, which no tokenizer.json can reproduce exactly. Typing them UNUSED keeps them out of every
+        # segmentation, so both tokenizers agree; they are left out of vocab.txt (reported by the CLI).
+        dropped = {p for p, _, t in parse_model_bytes(data).pieces if t == NORMAL and digit_comma_piece(p)}
+        if dropped:
+            data = mark_pieces_unused(data, dropped)
+        model_path.write_bytes(data)
     vocab_path = output_dir / "vocab.txt"
     write_kobert_vocab(model_path, vocab_path)
-    return build_tokenizer_folder(model_path, vocab_path, output_dir, **build_kwargs)
+    folder = build_tokenizer_folder(model_path, vocab_path, output_dir, **build_kwargs)
+    if dropped:
+        (folder / "unused_pieces.txt").write_text("\n".join(sorted(dropped)) + "\n", encoding="utf-8")
+    return folder
