@@ -160,7 +160,17 @@ def ratio(numerator: float | None, denominator: float | None) -> float | None:
 
 # ------------------------------------------------------------------------------------- memory / workers
 def peak_rss_mb() -> float:
-    """This process's peak resident set size so far, in MiB (ru_maxrss is KiB on Linux, bytes on macOS)."""
+    """This process's peak resident set size so far, in MiB.
+
+    On Linux this is VmHWM of /proc/self/status: ru_maxrss survives fork + exec, so a worker started from a
+    large parent (pytest, say) would report the parent's peak instead of its own.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
 

@@ -129,3 +129,24 @@ def test_mlm_only_without_teacher(models):
     exp = torch.nn.functional.cross_entropy(s.logits[masked], batch["labels"][masked])
     torch.testing.assert_close(terms["loss"], exp, rtol=1e-5, atol=1e-6)
     assert terms["loss_ce"].item() == 0 and terms["loss_cos"].item() == 0
+
+
+def test_heldout_evaluation_is_deterministic(models):
+    from distilkobert.distill.collator import DistillationCollator
+    from distilkobert.distill.evaluate import heldout_mlm
+
+    _, student, _ = models
+    g = torch.Generator().manual_seed(9)
+    seqs = [{"input_ids": [2, *torch.randint(5, 50, (int(n),), generator=g).tolist(), 3]}
+            for n in torch.randint(8, 20, (12,), generator=g)]
+    coll = DistillationCollator(torch.ones(50).index_fill_(0, torch.arange(5), 0), pad_token_id=1, mask_token_id=4,
+                                special_ids=[0, 1, 2, 3, 4])
+    a = heldout_mlm(student, seqs, coll, seed=3, batch_size=5)
+    b = heldout_mlm(student, seqs, coll, seed=3, batch_size=5)
+    c = heldout_mlm(student, seqs, coll, seed=4, batch_size=5)
+    three = heldout_mlm(student, seqs, coll, seed=3, batch_size=5, repeats=3)
+    assert a == b and a["n_masked"] > 0 and 0 <= a["mlm_accuracy"] <= 1
+    assert c["mlm_loss"] != a["mlm_loss"]
+    assert three["n_masked"] > 2 * a["n_masked"]
+    # pooled over seeds 3, 4, 5: the first pass is exactly `a`
+    assert three["mlm_loss"] * three["n_masked"] > a["mlm_loss"] * a["n_masked"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from test_eval_utils import fast_args, make_model, standard_splits, write_dataset
 
@@ -88,7 +87,8 @@ def test_local_folder_card_is_updated_without_push(tmp_path):
     (model_dir / "README.md").write_text(FOREIGN_CARD, encoding="utf-8")
     ds = write_dataset(tmp_path / "ds", standard_splits())
     out = tmp_path / "out"
-    assert main(fast_args(model_dir, ds, out, "--num_train_epochs", "1", "--update_model_card")) == 0
+    assert main(fast_args(model_dir, ds, out, "--num_train_epochs", "1", "--update_model_card",
+                          "--max_train_samples", "50", "--max_test_samples", "30")) == 0
     card = ModelCard.load(model_dir / "README.md")
     assert "Text written by a person" in card.text
     metrics = card.data.to_dict()["model-index"][0]["results"][0]["metrics"]
@@ -96,4 +96,7 @@ def test_local_folder_card_is_updated_without_push(tmp_path):
     assert {m["type"]: m["value"] for m in metrics}["accuracy"] == round(
         results["aggregate"]["test_accuracy"]["mean"], 6)
     assert results["model_card"]["pushed"] is None
+    assert results["dataset"]["used_splits"] == {"train": 50, "validation": 40, "test": 30}
+    assert results["dataset"]["subsets"] == {"train": {"rows": 50, "seed": 42}, "test": {"rows": 30, "seed": 42}}
+    assert results["per_seed"][0]["test"]["rows"] == 30
     assert (out / "README.md").read_text(encoding="utf-8") == (model_dir / "README.md").read_text(encoding="utf-8")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from test_eval_utils import fast_args, make_model, make_rows, standard_splits, write_dataset
+from test_eval_utils import fast_args, make_model, standard_splits, write_dataset
 
 from distilkobert.evaluation.run import main
 
@@ -146,12 +146,14 @@ def test_same_seed_same_metrics_and_distilbert_works(assets, base_run):
 def test_dataset_without_validation_is_carved(assets, caplog):
     splits = standard_splits()
     del splits["validation"]
+    splits["train"][5]["document"] = None  # a null document: kept as "" and counted
     ds = write_dataset(assets["root"] / "no-val", splits)
     results = _run(fast_args(assets["bert"], ds, assets["root"] / "run-no-val", "--num_train_epochs", "2",
                              "--eval_steps", "4"))
     selection = results["per_seed"][0]["selection"]
     assert selection["strategy"] == "steps"
-    assert [e["step"] for e in selection["evaluations"]] == [4, 8, 12]  # 2 epochs of ceil(108 / 16) = 7 steps
+    # 2 epochs of ceil(108 / 16) = 7 steps: every 4 steps, and Trainer also evaluates the last step
+    assert [e["step"] for e in selection["evaluations"]] == [4, 8, 12, 14]
     d = results["dataset"]
     assert d["validation_carved_from_train"] is True
     assert d["validation_carving"] == {"fraction": 0.1, "seed": 42, "stratified_by": "label", "train_rows": 108,
@@ -159,6 +161,8 @@ def test_dataset_without_validation_is_carved(assets, caplog):
     assert d["used_splits"] == {"train": 108, "validation": 12, "test": 40}
     assert d["label_counts"]["validation"] == {"negative": 6, "positive": 6}  # stratified
     assert "carved" in d["note"]
+    assert d["null_documents_replaced_by_empty"]["train"] == 1
+    assert d["token_stats"]["train"]["empty_documents"] + d["token_stats"]["validation"]["empty_documents"] == 3
     assert any("no validation split" in r.getMessage() for r in caplog.records)
 
 
@@ -206,6 +210,11 @@ def test_compare_prints_readme_table(assets, base_run, tmp_path, capsys):
     assert [c.strip() for c in lines[2].split("|")[1:-1]] == ["KoBERT", "351", "89.63 ± 0.10", "100.0", "1.00x"]
     assert [c.strip() for c in lines[3].split("|")[1:-1]] == ["DistilKoBERT", "108", "88.41", "98.6", "3.00x"]
     assert (tmp_path / "cmp.md").read_text().startswith(lines[0])
+    assert "Throughput measured on cpu" in out and "WARNING" not in out
+    student["per_seed"][0]["throughput"]["device"] = "cuda"
+    (tmp_path / "s.json").write_text(json.dumps(student))
+    assert main(["--compare", str(tmp_path / "t.json"), str(tmp_path / "s.json")]) == 0
+    assert "WARNING: throughput was measured under different conditions" in capsys.readouterr().out
     assert main(["--compare", str(tmp_path / "t.json"), str(tmp_path / "s.json"),
                  "--compare_output", str(tmp_path / "cmp.json")]) == 0
     rows = json.loads((tmp_path / "cmp.json").read_text())["rows"]

@@ -1,0 +1,14 @@
+"""Distillation (and MLM-only training) of DistilKoBERT students; `distilkobert train` / `train_distill.py`.
+
+Modules (import what you need; nothing heavy is imported here):
+- `arguments`: dataclasses + YAML/flag parsing (`parse_args`)
+- `student`: teacher loading, student construction with teacher-layer copy, positional forward
+- `losses`: KL x T^2, MLM, cosine, MSE terms (`distillation_losses`)
+- `collator`: XLM-style masking collator, token counts
+- `data`: corpus loading, cached tokenization + packing
+- `trainer`: `DistillationTrainer(Trainer)` (exact gradient accumulation, logged loss terms)
+- `evaluate`: deterministic held-out MLM evaluation
+- `hub`: versioned checkpoint / final-model publication
+- `run`: `main(argv)`, the command
+- `testing`: tiny offline fixtures (tokenizer, corpus folder, teacher)
+"""

@@ -106,6 +106,8 @@ class DataArguments:
     word_keep: float = field(default=0.1)
     word_rand: float = field(default=0.1)
     eval_mask_seed: int = field(default=1234, metadata={"help": "Seed of the held-out evaluation's fixed masks."})
+    eval_mask_repeats: int = field(
+        default=1, metadata={"help": "Held-out evaluation passes, each with other fixed masks (pooled; less noise)."})
 
 
 @dataclass

@@ -11,11 +11,12 @@ from distilkobert.distill.student import encoder_of, mlm_head_of
 
 @torch.no_grad()
 def heldout_mlm(model, sequences, collator: DistillationCollator, *, seed: int = 1234, batch_size: int = 32,
-                device: torch.device | str | None = None) -> dict[str, float]:
+                device: torch.device | str | None = None, repeats: int = 1) -> dict[str, float]:
     """MLM loss (mean CE over masked tokens) and accuracy of `model` on `sequences` (dicts with input_ids).
 
     Masks come from `collator` driven by a generator seeded with `seed`, in a fixed order and batch size, so two
-    models evaluated with the same arguments see identical inputs.
+    models evaluated with the same arguments see identical inputs. `repeats` > 1 evaluates the set again with
+    `repeats` different mask draws (seed, seed + 1, ...) and pools them: less noise on a small held-out set.
     """
     device = torch.device(device) if device is not None else next(model.parameters()).device
     head = mlm_head_of(model)
@@ -24,10 +25,12 @@ def heldout_mlm(model, sequences, collator: DistillationCollator, *, seed: int =
     was_training = model.training
     model.eval()
     old_gen = collator.generator
-    collator.generator = torch.Generator().manual_seed(seed)
     total_loss, correct, n = 0.0, 0, 0
+    batches = [(r, start) for r in range(repeats) for start in range(0, len(sequences), batch_size)]
     try:
-        for start in range(0, len(sequences), batch_size):
+        for r, start in batches:
+            if start == 0:
+                collator.generator = torch.Generator().manual_seed(seed + r)
             feats = [sequences[i] for i in range(start, min(start + batch_size, len(sequences)))]
             batch = collator(feats)
             masked = batch["labels"].ne(-100)
@@ -44,4 +47,4 @@ def heldout_mlm(model, sequences, collator: DistillationCollator, *, seed: int =
         collator.generator = old_gen
         model.train(was_training)
     return {"mlm_loss": total_loss / max(n, 1), "mlm_accuracy": correct / max(n, 1), "n_masked": n,
-            "n_sequences": len(sequences), "mask_seed": seed, "batch_size": batch_size}
+            "n_sequences": len(sequences), "mask_seed": seed, "batch_size": batch_size, "repeats": repeats}

@@ -207,12 +207,13 @@ def run(model_args, data_args, distill_args, training_args) -> dict:
     eval_seqs = eval_ds.select(range(min(len(eval_ds), data_args.max_eval_sequences)))
     eval_collator = DistillationCollator(token_probs, **collator_kwargs)
     held_out = heldout_mlm(student, eval_seqs, eval_collator, seed=data_args.eval_mask_seed,
-                           batch_size=training_args.per_device_eval_batch_size, device=training_args.device)
+                           batch_size=training_args.per_device_eval_batch_size, device=training_args.device,
+                           repeats=data_args.eval_mask_repeats)
     teacher_held_out = None
     if teacher is not None and teacher.has_mlm_head:
         teacher_held_out = heldout_mlm(teacher.model, eval_seqs, eval_collator, seed=data_args.eval_mask_seed,
                                        batch_size=training_args.per_device_eval_batch_size,
-                                       device=training_args.device)
+                                       device=training_args.device, repeats=data_args.eval_mask_repeats)
     state = trainer.state
     report = cache_report(cache_folder)
     n_dev = training_args.world_size

@@ -144,9 +144,21 @@ def compare_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "retained_pct": 100 * acc["mean"] / ref_acc if ref_acc else None,
             "sentences_per_second": speed,
             "relative_speed": speed / ref_speed if speed and ref_speed else None,
-            "device": (r.get("per_seed") or [{}])[0].get("throughput", {}).get("device"),
+            "device": _device_label((r.get("per_seed") or [{}])[0].get("throughput", {})),
         })
     return rows
+
+
+def _device_label(tp: dict[str, Any]) -> str | None:
+    if not tp.get("device"):
+        return None
+    return f"{tp['device']}, {tp.get('torch_threads')} threads, batch {tp.get('batch_size')}"
+
+
+def _size(mb: float | None) -> str:
+    if mb is None:
+        return "-"
+    return f"{mb:.0f}" if mb >= 100 else f"{mb:.1f}" if mb >= 1 else f"{mb:.2f}"
 
 
 def format_compare_table(rows: list[dict[str, Any]]) -> str:
@@ -158,7 +170,7 @@ def format_compare_table(rows: list[dict[str, Any]]) -> str:
         acc = _pct(r["accuracy_mean"])
         if r["seeds"] and r["seeds"] > 1:
             acc += f" ± {_pct(r['accuracy_std'])}"
-        size = "-" if r["size_mb"] is None else f"{r['size_mb']:.0f}"
+        size = _size(r["size_mb"])
         retained = "-" if r["retained_pct"] is None else f"{r['retained_pct']:.1f}"
         speed = "-" if r["relative_speed"] is None else f"{r['relative_speed']:.2f}x"
         lines.append(f"| {r['model']:<{width}} | {size:>9} | {acc:>12} | {retained:>12} | {speed:>14} |")
@@ -166,8 +178,10 @@ def format_compare_table(rows: list[dict[str, Any]]) -> str:
     notes = ["", "Size: checkpoint weight files (MB); NSMC acc: test accuracy, mean over seeds, checkpoint "
                  "selected on validation; retained and speed relative to the first row."]
     if len(devices) > 1:
-        notes.append(f"WARNING: throughput was measured on different devices ({sorted(map(str, devices))}); "
-                     "relative speed is not comparable.")
+        notes.append(f"WARNING: throughput was measured under different conditions ({'; '.join(sorted(map(str, devices)))}):"
+                     " relative speed is not comparable.")
+    else:
+        notes.append(f"Throughput measured on {devices.pop()}, tokenization excluded.")
     return "\n".join(lines + notes)
 
 

@@ -39,6 +39,11 @@ def build_main(argv: Sequence[str] | None = None) -> int:
     except TokenizerFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    from .quantize import describe, read_record
+
+    record = read_record(out)
+    if record is not None:
+        print(f"note: {describe(record)}")
     print(f"tokenizer folder written to {out}")
     return 0
 
@@ -67,6 +72,11 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     except TokenizerFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    from .quantize import describe, read_record
+
+    record = read_record(out)
+    if record is not None:
+        print(f"note: {describe(record)}")
     unused = out / "unused_pieces.txt"
     if unused.is_file():
         n = len(unused.read_text(encoding="utf-8").split())

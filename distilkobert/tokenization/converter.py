@@ -11,7 +11,11 @@ The pipeline reproduces the slow class step by step, with alignment-tracking nor
   model's precompiled charsmap, then its ``remove_extra_whitespaces``;
 * ``Metaspace`` (dummy prefix, split at ``▁``: no piece contains ``▁`` after its first character, so words are
   independent), the Unigram model in vocab.txt order (ids are vocab.txt line numbers); the five specials are
-  added tokens matched on the raw text and kept out of the lattice (``_special_policy``);
+  added tokens matched on the raw text and kept out of the lattice (``_special_policy``); where their text (e.g.
+  "［MASK］" after NFKC) holds characters the model does not know, ``_special_guards`` swaps one of those unknown
+  characters for another unknown one (a private-use character no piece contains) unless SentencePiece would fuse
+  exactly that text into one unknown piece (which vocab.txt maps to the special). Ids, offsets and decode are
+  unaffected; only ``tokenize()``'s text of such an unknown span shows the private-use character;
 * digit + comma pieces (``▁1,``), which the slow class re-splits, are penalised by 100 as in ALBERT's converter;
   that is exact only when the model has none (KoBERT; ``train_vocabulary`` marks them unused).
 
@@ -24,11 +28,15 @@ Equal-score segmentations (``.``+``...`` vs ``...``+``.``, ``ᄏ``+``ᄏᄏ`` vs
 ``. ... .`` alone and ``. . ...`` after ``"영화 "``. Per-piece score changes cannot move a permutation tie (the
 multiset, hence the sum, is the same) and no pre-tokenizer can compute float32 rounding of the prefix, so no static
 tokenizer.json reproduces it; "earliest start" is already SentencePiece's choice for ~95% of NSMC dot runs.
-``parity.unexplained`` checks that every remaining difference is such an exact tie.
+``parity.unexplained`` checks that every remaining difference is such an exact tie. That is the state for the real
+KoBERT model (391 of 150,000 NSMC reviews). Vocabularies trained by ``train_vocabulary`` avoid it by construction:
+their scores are rounded to multiples of ``2**-k`` (quantize.py), which makes SentencePiece's float32 sums exact
+too, so both libraries see the same ties and break them the same way (zero mismatches).
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -83,18 +91,60 @@ def _special_policy(scores: dict[str, float]) -> tuple[float, bool]:
 
     If every character of every multi-character piece is also a piece (SentencePiece's trainer guarantees it), every
     segmentation has its unknown-character nodes at the same places, so the unknown score (``min - 10``, which
-    ``tokenizers`` takes over the whole vocab) cannot change a decision. The specials then get a score below any
-    segmentation of their text into known pieces: never chosen, except over a run of unknown characters spelling
-    exactly "[MASK]", where both tokenizers give id 4 (SentencePiece fuses the run and vocab.txt has it).
+    ``tokenizers`` takes over the whole vocab, specials included) cannot change a decision between segmentations
+    into pieces. The specials then get a score below any segmentation of their text into known pieces, so they are
+    never chosen over known pieces; where their text has unknown characters, ``_special_guards`` decides.
     Otherwise the specials get the lowest normal score (the unknown score stays SentencePiece's) and a neutral cut
     after "[" keeps them out of the lattice.
     """
     min_score = min(scores.values())
-    singles = {p for p in scores if len(p) == 1}
-    if all(c in singles for p in scores if len(p) > 1 for c in p):
+    if _closed_under_characters(scores):
         longest = max(len(t) for t in SPECIAL_TOKENS)
         return (longest + 1) * min_score - 1.0, False
     return min_score, not _cut_crosses_a_piece(scores)
+
+
+def _closed_under_characters(scores: dict[str, float]) -> bool:
+    singles = {p for p in scores if len(p) == 1}
+    return all(c in singles for p in scores if len(p) > 1 for c in p)
+
+
+def _special_guards(scores: dict[str, float], dummy_prefix: bool = True) -> list:
+    """Normalizers that keep a special's text out of the lattice wherever SentencePiece does not give its id.
+
+    Only for a vocab closed under characters (``_special_policy``). A special's entry (score ``s``) beats any run of
+    unknown characters (``tokenizers`` puts the unknown score at ``s - 10``), so wherever its text (after NFKC,
+    e.g. "［MASK］") holds an unknown character the fast tokenizer would emit the special. SentencePiece instead
+    gives the pieces and unknown runs it sees, and the slow class gives the special's id only when one fused
+    unknown run is exactly its text (vocab.txt maps that string). So: when every character of the text is unknown
+    and neither neighbour is (the run cannot extend), the entry may win, as in the slow class; otherwise one of its
+    unknown characters becomes another character that no piece contains. Unknown stays unknown and fuses the
+    same, so nothing else in the lattice changes, but the special's entry no longer matches there.
+    """
+    singles = {p for p in scores if len(p) == 1}
+    used = {c for p in scores for c in p}
+    placeholder = next(chr(c) for c in range(0xE000, 0xF900) if chr(c) not in used)
+    known = set(singles)
+    if SPIECE_UNDERLINE in singles:
+        known.add(" ")  # spaces become "▁" in the pre-tokenizer, after these normalizers
+    not_known = "[^" + _char_class("".join(known))[1:]
+    out = []
+    for token in SPECIAL_TOKENS:
+        unknown = [i for i, c in enumerate(token) if c not in singles]
+        if not unknown:
+            continue
+        if len(unknown) == len(token):
+            first, rest = re.escape(token[0]), re.escape(token[1:])
+            glued = [f"(?<={not_known}){first}(?={rest})", f"{first}(?={rest}{not_known})"]
+            if dummy_prefix and SPIECE_UNDERLINE not in singles:
+                glued.append(f"\\A{first}(?={rest})")  # the dummy prefix "▁" is unknown too
+            pattern = "|".join(glued)
+        else:
+            i = unknown[0]
+            before = f"(?<={re.escape(token[:i])})" if i else ""
+            pattern = f"{before}{re.escape(token[i])}(?={re.escape(token[i + 1:])})"
+        out.append(normalizers.Replace(Regex(pattern), placeholder))
+    return out
 
 
 def build_fast_tokenizer(
@@ -135,6 +185,8 @@ def build_fast_tokenizer(
         steps.append(normalizers.Precompiled(spm.precompiled_charsmap))
     if spm.remove_extra_whitespaces:
         steps += [normalizers.Replace(Regex(" {2,}"), " "), normalizers.Replace(Regex(r"\A +| +\z"), "")]
+    if not cut and _closed_under_characters(scores):
+        steps += _special_guards(scores, spm.add_dummy_prefix)
     tokenizer.normalizer = normalizers.Sequence(steps)
     scheme = "always" if spm.add_dummy_prefix else "never"
     steps_pre = [pre_tokenizers.Metaspace(replacement=SPIECE_UNDERLINE, prepend_scheme=scheme, split=True)]

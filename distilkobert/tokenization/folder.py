@@ -15,6 +15,7 @@ from .errors import (
     MissingSpecialTokensError,
     VocabMismatchError,
 )
+from .quantize import CONFIG_KEY as QUANT_KEY, score_grid
 from .spm_proto import CONTROL, NORMAL, UNKNOWN, UNUSED, SpmModel, read_model
 
 SLOW_SOURCE = Path(__file__).resolve().parents[2] / "tokenizer" / "tokenization_kobert.py"
@@ -143,6 +144,10 @@ def build_tokenizer_folder(
         **specials,
         **kwargs,
     }
+    grid = score_grid(spm)
+    if grid is not None:
+        # Scores on a 2^-k grid (train_vocabulary quantizes them): parity with the slow class holds by construction.
+        config[QUANT_KEY] = grid
     (output_dir / "tokenizer_config.json").write_text(json.dumps(config, ensure_ascii=False, indent=2) + "\n",
                                                       encoding="utf-8")
     (output_dir / "special_tokens_map.json").write_text(json.dumps(specials, indent=2) + "\n", encoding="utf-8")

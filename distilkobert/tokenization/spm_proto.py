@@ -154,6 +154,69 @@ def _encode_varint(value: int) -> bytes:
             return bytes(out)
 
 
+def piece_score_offsets(data: bytes) -> list[tuple[str, int | None]]:
+    """For each piece of a serialized ModelProto, in order: its text and the byte offset of its 4-byte score
+    (``SentencePiece.score``, field 2, wire type 5: a little-endian float32), or None when the field is absent
+    (score 0). Lets scores be patched in place without re-encoding the message."""
+    out: list[tuple[str, int | None]] = []
+    i = 0
+    try:
+        while i < len(data):
+            key, i = _varint(data, i)
+            number, wire = key >> 3, key & 7
+            if wire == 0:
+                _, i = _varint(data, i)
+            elif wire == 1:
+                i += 8
+            elif wire == 5:
+                i += 4
+            elif wire == 2:
+                n, j = _varint(data, i)
+                i = j + n
+                if number == 1:
+                    text, offset, k = None, None, j
+                    while k < i:
+                        key2, k = _varint(data, k)
+                        n2, w2 = key2 >> 3, key2 & 7
+                        if w2 == 0:
+                            _, k = _varint(data, k)
+                        elif w2 == 1:
+                            k += 8
+                        elif w2 == 5:
+                            if n2 == 2:
+                                offset = k
+                            k += 4
+                        elif w2 == 2:
+                            m, k2 = _varint(data, k)
+                            if n2 == 1:
+                                text = data[k2:k2 + m].decode("utf-8")
+                            k = k2 + m
+                        else:
+                            raise ValueError(f"unsupported protobuf wire type {w2}")
+                    if k != i or text is None:
+                        raise ValueError(f"malformed piece #{len(out)}")
+                    out.append((text, offset))
+            else:
+                raise ValueError(f"unsupported protobuf wire type {wire}")
+            if i > len(data):
+                raise ValueError("truncated protobuf message")
+    except (ValueError, IndexError, UnicodeDecodeError) as exc:
+        raise CorruptModelError(f"not a valid SentencePiece model ({exc})") from None
+    return out
+
+
+def set_piece_scores(data: bytes, scores: dict[str, float]) -> bytes:
+    """Return ``data`` with the float32 score of each piece named in ``scores`` overwritten in place (every other
+    byte unchanged). A piece without a stored score field (score 0) cannot be patched in place: it raises."""
+    out = bytearray(data)
+    for text, offset in piece_score_offsets(data):
+        if text in scores:
+            if offset is None:
+                raise CorruptModelError(f"piece {text!r} has no score field to patch")
+            out[offset:offset + 4] = struct.pack("<f", scores[text])
+    return bytes(out)
+
+
 def mark_pieces_unused(data: bytes, pieces: set[str]) -> bytes:
     """Re-serialize a ModelProto with ``pieces`` typed UNUSED (SentencePiece then never emits them); the other
     fields are copied byte for byte."""

@@ -7,9 +7,9 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
-from .converter import SPECIAL_TOKENS
+from .converter import SPECIAL_TOKENS, digit_comma_piece
 from .errors import MissingFileError, TokenizerFileError
-from .converter import digit_comma_piece
+from .quantize import DEFAULT_EXACT_CHARS, quantize_model_bytes
 from .spm_proto import NORMAL, mark_pieces_unused, parse_model_bytes, read_model
 
 # Read from KoBERT's own tokenizer_78b3253a26.model trainer_spec (vocab_size 8000, character_coverage 0.9995,
@@ -61,10 +61,14 @@ def train_vocabulary(
     input_sentence_size: int = 0,
     hard_vocab_limit: bool = True,
     seed_sentencepiece_size: int = 1_000_000,
+    exact_chars: int = DEFAULT_EXACT_CHARS,
     **build_kwargs: Any,
 ) -> Path:
     """Train SentencePiece (``vocab_size`` pieces incl. <unk>/<s>/</s>) on text files (.gz accepted), write
-    ``spiece.model`` + ``vocab.txt`` (vocab_size + 2 lines) into ``output_dir`` and build the tokenizer folder."""
+    ``spiece.model`` + ``vocab.txt`` (vocab_size + 2 lines) into ``output_dir`` and build the tokenizer folder.
+
+    The piece scores are rounded to the finest grid ``2**-k`` that keeps slow and fast tokenizers identical for
+    texts up to ``exact_chars`` normalized characters (see quantize.py)."""
     import sentencepiece as spm
 
     from .folder import build_tokenizer_folder
@@ -109,6 +113,9 @@ def train_vocabulary(
         dropped = {p for p, _, t in parse_model_bytes(data).pieces if t == NORMAL and digit_comma_piece(p)}
         if dropped:
             data = mark_pieces_unused(data, dropped)
+        # Scores on a 2^-k grid make SentencePiece's float32 path sums exact, so its tie-breaks are the fast
+        # tokenizer's (quantize.py); build_tokenizer_folder records k in tokenizer_config.json.
+        data, _ = quantize_model_bytes(data, exact_chars)
         model_path.write_bytes(data)
     vocab_path = output_dir / "vocab.txt"
     write_kobert_vocab(model_path, vocab_path)
