@@ -240,6 +240,21 @@ def run_demo(cfg: DemoConfig) -> dict:
     return summary
 
 
+def point_teacher_at_hub(folder: Path, local_to_repo: dict[str, str], version: str) -> None:
+    """A student distilled from a local teacher folder that is published in the same run names the teacher's
+    repo and version in its training record (the folder's path is kept as `local_path`)."""
+    info_path = folder / "distillation_info.json"
+    if not info_path.is_file():
+        return
+    info = json.loads(info_path.read_text(encoding="utf-8"))
+    teacher = info.get("teacher") or {}
+    repo = local_to_repo.get(str(Path(teacher.get("name_or_path", "")).resolve())) if teacher else None
+    if repo is None:
+        return
+    teacher.update({"local_path": teacher["name_or_path"], "name_or_path": repo, "revision": version})
+    info_path.write_text(json.dumps(info, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
 def publish_and_reload(cfg: DemoConfig, models: dict[str, Path]) -> dict:
     """Publish each model folder with the run's version, then load it back from the Hub as a user would."""
     import torch
@@ -247,8 +262,13 @@ def publish_and_reload(cfg: DemoConfig, models: dict[str, Path]) -> dict:
 
     from distilkobert.hub.publish import publish_folder
 
-    published = {}
+    from distilkobert.model_card import write_model_card
+
+    published: dict[str, dict] = {}
+    local_to_repo = {str(folder.resolve()): repo_id for repo_id, folder in models.items()}
     for repo_id, folder in models.items():
+        point_teacher_at_hub(folder, local_to_repo, cfg.version)
+        write_model_card(folder, repo_id=repo_id)  # the card names the repo it is published to
         res = publish_folder(folder, repo_id, version=cfg.version, ignore_patterns=PUBLISH_IGNORE,
                              commit_message=f"Publish {folder.name} {cfg.version}")
         print(f"published {repo_id}@{cfg.version} (commit {res.commit_sha[:10]}) at {res.url}")

@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         run(*args)
-    except (ValueError, FileNotFoundError, _version_error_class()) as exc:
+    except (ValueError, OSError, _version_error_class()) as exc:
         print(f"train_distill: error: {exc}", file=sys.stderr)
         return 2
     return 0

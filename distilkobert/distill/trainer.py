@@ -91,8 +91,13 @@ class DistillationTrainer(Trainer):
         """Add each loss term (mean per update since the last log) to the training logs."""
         if "loss" in logs and self._term_steps:
             n_updates = max(1, self.state.global_step - (self._terms_first_step or 0))
-            for k in TERMS:
-                logs[k] = round(self._term_sums[k] / n_updates, 6)
+            sums = [self._term_sums[k] for k in TERMS]
+            if self.accelerator.num_processes > 1:
+                # each process holds its share of the global mean (global denominators): add the shares.
+                # Trainer logs from every process (it gathers the loss first), so this collective is matched.
+                sums = self.accelerator.reduce(torch.tensor(sums, device=self.args.device), reduction="sum").tolist()
+            for k, v in zip(TERMS, sums):
+                logs[k] = round(v / n_updates, 6)
             self._term_sums = {k: 0.0 for k in TERMS}
             self._term_steps = 0
             self._terms_first_step = None

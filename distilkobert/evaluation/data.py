@@ -6,11 +6,9 @@ run is in progress and logs every access, so the results JSON can show that mode
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Optional
 
 logger = logging.getLogger(__name__)
@@ -79,22 +77,6 @@ class PreparedData:
     log: AccessLog
 
 
-def _is_local(path: str) -> bool:
-    return Path(path).expanduser().exists()
-
-
-def folder_fingerprint(folder: Path) -> str:
-    """sha256 over the data files of a local dataset folder (names and bytes), to identify its version."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and ".git" not in p.parts
-                       and ".cache" not in p.parts):
-        digest.update(str(path.relative_to(folder)).encode())
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _check_labels(ds, split: str) -> None:
     labels = list(ds["label"])
     for row, value in enumerate(labels):
@@ -128,35 +110,21 @@ def load_nsmc(dataset_name: str, revision: Optional[str], *, validation_fraction
               max_train_samples: Optional[int] = None, max_eval_samples: Optional[int] = None,
               max_test_samples: Optional[int] = None) -> PreparedData:
     """Load and validate the dataset; carve a stratified validation split from train when there is none."""
-    import datasets
+    from distilkobert.data.loading import load_dataset_pinned
 
-    local = _is_local(dataset_name)
-    fingerprint = folder_fingerprint(Path(dataset_name).expanduser()) if local else None
-    # datasets 5.2 caches a local folder under its basename and a hash that ignores the folder's location
-    # and contents: two folders named alike share one cache and the second silently loads the first's rows.
-    # A cache directory per content fingerprint makes the loaded rows always those of this folder.
-    cache_dir = (str(Path(datasets.config.HF_DATASETS_CACHE) / "distilkobert-local" / fingerprint[:20])
-                 if local else None)
     try:
-        dd = datasets.load_dataset(str(Path(dataset_name).expanduser()) if local else dataset_name,
-                                   revision=None if local else revision, cache_dir=cache_dir)
-    except Exception as exc:  # surface one clear line instead of a deep datasets traceback
-        raise DatasetFormatError(f"cannot load dataset {dataset_name!r}"
-                                 f"{'' if revision is None else f' at revision {revision!r}'}: "
-                                 f"{type(exc).__name__}: {exc}") from exc
+        loaded = load_dataset_pinned(dataset_name, revision)
+    except ValueError as exc:
+        raise DatasetFormatError(str(exc)) from exc
+    dd = loaded.dataset
     for split in ("train", "test"):
         if split not in dd:
             raise DatasetFormatError(f"dataset {dataset_name!r} has no {split!r} split (splits: {list(dd)})")
-    info: dict[str, Any] = {"name": dataset_name, "is_local": local, "revision": revision,
-                            "resolved_revision": None, "original_splits": {k: len(v) for k, v in dd.items()}}
-    if local:
-        info["fingerprint_sha256"] = fingerprint
-    else:
-        from huggingface_hub import HfApi
-        try:
-            info["resolved_revision"] = HfApi().dataset_info(dataset_name, revision=revision).sha
-        except Exception as exc:  # the data loaded, so only the sha lookup failed: say so, carry on
-            logger.warning("could not resolve the dataset revision sha: %s", exc)
+    info: dict[str, Any] = {"name": dataset_name, "is_local": loaded.is_local, "revision": revision,
+                            "resolved_revision": loaded.resolved_revision,
+                            "original_splits": {k: len(v) for k, v in dd.items()}}
+    if loaded.is_local:
+        info["fingerprint_sha256"] = loaded.fingerprint
 
     splits = {}
     none_docs = {}
