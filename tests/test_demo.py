@@ -47,6 +47,8 @@ def test_quick_demo_end_to_end(tmp_path):
     assert set(summary["timings_s"]) and len(summary["timings_s"]) == 7
     table = (out / "results.md").read_text(encoding="utf-8")
     assert "teacher (12 layers)" in table and "student (3 layers)" in table and "Retained" in table
+    assert set(summary["held_out_mlm"]) == {"teacher", "student (distilled)", "student (no teacher)"}
+    assert "student (no teacher)" in table
 
     # What was published is on the demo's Hub (in OUTPUT/hub), tagged v1, with a card holding the NSMC results.
     from huggingface_hub import HfApi, hf_hub_download

@@ -129,7 +129,8 @@ def test_tokenize_corpus_caches(tmp_path):
     lines = [x for x in (Path(__file__).parent / "data" / "distill_corpus.txt").read_text("utf-8").splitlines() if x]
     tok = build_wordpiece_tokenizer(lines, tmp_path / "tok", vocab_size=300)
     write_corpus_dataset(lines, tmp_path / "corpus")
-    ds = load_corpus(str(tmp_path / "corpus"))
+    ds, identity = load_corpus(str(tmp_path / "corpus"))
+    assert identity.startswith("folder:")
     out, counts, folder = tokenize_corpus(ds, tok, max_seq_length=32, min_seq_length=8, packing=True,
                                           cache_dir=tmp_path / "cache", dataset_id="x")
     assert (folder / "token_counts.npy").exists()
@@ -142,6 +143,21 @@ def test_tokenize_corpus_caches(tmp_path):
     _, _, folder3 = tokenize_corpus(ds, tok, max_seq_length=48, min_seq_length=8, packing=True,
                                     cache_dir=tmp_path / "cache", dataset_id="x")
     assert folder3 != folder
+
+
+def test_corpus_identity_follows_the_content(tmp_path):
+    """Two corpus folders of the same name but different rows load their own rows and get different identities
+    (datasets 5.2 alone would serve the second from the first one's cache; the token cache is keyed on it)."""
+    from distilkobert.distill.data import load_corpus
+    from distilkobert.distill.testing import write_corpus_dataset
+
+    write_corpus_dataset(["첫 번째 말뭉치의 문장입니다."] * 30, tmp_path / "a" / "corpus")
+    write_corpus_dataset(["두 번째 말뭉치는 다른 문장을 담고 있어요."] * 30, tmp_path / "b" / "corpus")
+    ds_a, id_a = load_corpus(str(tmp_path / "a" / "corpus"))
+    ds_b, id_b = load_corpus(str(tmp_path / "b" / "corpus"))
+    assert id_a != id_b
+    assert set(ds_a["train"]["text"]) == {"첫 번째 말뭉치의 문장입니다."}
+    assert set(ds_b["train"]["text"]) == {"두 번째 말뭉치는 다른 문장을 담고 있어요."}
 
 
 def test_kobert_format_tokenizer_pipeline(tmp_path):
@@ -158,7 +174,7 @@ def test_kobert_format_tokenizer_pipeline(tmp_path):
     assert (tok.unk_token_id, tok.pad_token_id, tok.cls_token_id, tok.sep_token_id, tok.mask_token_id) == (0, 1, 2, 3, 4)
     lines = [x for x in corpus.read_text("utf-8").splitlines() if x]
     write_corpus_dataset(lines, tmp_path / "corpus")
-    out, counts, _ = tokenize_corpus(load_corpus(str(tmp_path / "corpus")), tok, max_seq_length=64,
+    out, counts, _ = tokenize_corpus(load_corpus(str(tmp_path / "corpus"))[0], tok, max_seq_length=64,
                                      min_seq_length=8, packing=True, cache_dir=tmp_path / "cache", dataset_id="k")
     coll = DistillationCollator(masking_probabilities(counts, tok.all_special_ids), pad_token_id=1, mask_token_id=4,
                                 special_ids=tok.all_special_ids)

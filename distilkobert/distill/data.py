@@ -20,19 +20,24 @@ CACHE_FORMAT = 1
 def load_corpus(name_or_path: str, revision: str | None = None, *, text_column: str = "text",
                 train_split: str = "train", validation_split: str = "validation",
                 validation_fraction: float = 0.02, seed: int = 0):
-    """DatasetDict with `train_split` and `validation_split` from a dataset folder / Hub repo, or a .txt[.gz] file
-    (one text per line; a validation split is carved out with `validation_fraction` when missing)."""
+    """(DatasetDict with `train_split` and `validation_split`, identity of the data) from a dataset folder, a Hub
+    repo at `revision`, or a .txt[.gz] file (one text per line); a validation split is carved out with
+    `validation_fraction` when missing. The identity (content hash or resolved commit) keys the token cache."""
     from datasets import DatasetDict, load_dataset
+
+    from distilkobert.data.loading import load_dataset_pinned
 
     path = Path(name_or_path)
     if path.is_file() and (path.suffix in (".txt", ".gz")):
         ds = load_dataset("text", data_files={train_split: str(path)})
         text_column_in = "text"
+        identity = f"file:{_file_sha256(path)}"
     else:
         try:
-            ds = load_dataset(name_or_path, revision=revision)
-        except Exception as exc:  # noqa: BLE001 - turn deep library errors into one clear line
-            raise ValueError(f"--dataset_name_or_path {name_or_path!r} (revision {revision}): cannot load: {exc}")
+            loaded = load_dataset_pinned(name_or_path, revision)
+        except ValueError as exc:
+            raise ValueError(f"--dataset_name_or_path: {exc}") from None
+        ds, identity = loaded.dataset, loaded.identity
         text_column_in = text_column
     if train_split not in ds:
         raise ValueError(f"dataset {name_or_path}: no split {train_split!r} (has {list(ds)})")
@@ -43,10 +48,20 @@ def load_corpus(name_or_path: str, revision: str | None = None, *, text_column: 
         logger.info("dataset %s has no %r split: %d texts held out from %r", name_or_path, validation_split,
                     len(parts["test"]), train_split)
         ds = DatasetDict({train_split: parts["train"], validation_split: parts["test"]})
+        identity += f":carved={validation_fraction}:{seed}"
     keep = [text_column_in]
-    return DatasetDict({s: ds[s].select_columns(keep).rename_column(text_column_in, "text")
-                        if text_column_in != "text" else ds[s].select_columns(keep)
-                        for s in (train_split, validation_split)})
+    corpus = DatasetDict({s: ds[s].select_columns(keep).rename_column(text_column_in, "text")
+                          if text_column_in != "text" else ds[s].select_columns(keep)
+                          for s in (train_split, validation_split)})
+    return corpus, identity
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def tokenizer_fingerprint(tokenizer) -> str:

@@ -57,7 +57,8 @@ def _setup_logging(training_args) -> None:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.WARNING,
                         stream=sys.stdout)
     logging.getLogger("distilkobert.distill").setLevel(level)
-    transformers.utils.logging.set_verbosity(level)
+    # transformers' INFO level dumps every config it loads; its warnings are what a user needs to see
+    transformers.utils.logging.set_verbosity(logging.WARNING)
 
 
 def copy_tokenizer_files(source: str, revision: str | None, output_dir: Path) -> list[str]:
@@ -156,14 +157,14 @@ def run(model_args, data_args, distill_args, training_args) -> dict:
     # -- data ---------------------------------------------------------------------------------------------------
     cache_dir = data_args.cache_dir or os.path.join(os.path.expanduser("~"), ".cache", "distilkobert", "tokenized")
     with training_args.main_process_first(desc="tokenize corpus"):
-        corpus = load_corpus(data_args.dataset_name_or_path, data_args.dataset_revision,
+        corpus, data_identity = load_corpus(data_args.dataset_name_or_path, data_args.dataset_revision,
                              text_column=data_args.text_column, train_split=data_args.train_split,
                              validation_split=data_args.validation_split,
                              validation_fraction=data_args.validation_fraction, seed=training_args.seed)
         if data_args.max_train_texts:
             train = corpus[data_args.train_split]
             corpus[data_args.train_split] = train.select(range(min(data_args.max_train_texts, len(train))))
-        dataset_id = f"{data_args.dataset_name_or_path}@{data_args.dataset_revision}:{data_args.max_train_texts}"
+        dataset_id = f"{data_identity}:{data_args.max_train_texts}"
         tokenized, counts, cache_folder = tokenize_corpus(
             corpus, tokenizer, max_seq_length=data_args.max_seq_length, min_seq_length=data_args.min_seq_length,
             packing=data_args.packing, cache_dir=cache_dir, dataset_id=dataset_id,
