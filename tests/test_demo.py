@@ -76,3 +76,24 @@ def test_quick_demo_end_to_end(tmp_path):
         assert not any(f.startswith("checkpoint-") for f in files)
     for repo, entry in summary["published"].items():
         assert len(entry["fill_mask"]) == 3, (repo, entry)
+
+
+def test_bad_data_dir_fails_with_a_clear_message(tmp_path):
+    """A failure says what is wrong and where, with a non-zero exit, not a traceback."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    env["HF_HOME"] = str(tmp_path / "hf_home")
+    proc = subprocess.run([sys.executable, "-m", "distilkobert.cli", "demo", "--data-dir", str(tmp_path / "missing"),
+                           "--output-dir", str(tmp_path / "out")], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 1
+    assert "nsmc/train.tsv.gz" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_refuses_to_replace_a_folder_it_did_not_write(tmp_path):
+    keep = tmp_path / "precious"
+    keep.mkdir()
+    (keep / "notes.txt").write_text("내 메모", encoding="utf-8")
+    from distilkobert.demo import main
+
+    assert main(["--output-dir", str(keep)]) == 2
+    assert (keep / "notes.txt").read_text(encoding="utf-8") == "내 메모"
