@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from distilkobert.data.sources import SourceError, is_url, open_binary, sha256_of
+from distilkobert.data.sources import SourceError, open_binary, sha256_of
 
 OFFICIAL_BASE_URL = "https://raw.githubusercontent.com/e9t/nsmc/master/"
 OFFICIAL_TRAIN_URL = OFFICIAL_BASE_URL + "ratings_train.txt"

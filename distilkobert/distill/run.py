@@ -25,13 +25,11 @@ TOKENIZER_PATTERNS = ["tokenizer.json", "tokenizer_config.json", "special_tokens
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns a process exit code (2 for bad arguments / inputs)."""
-    try:
-        from distilkobert.hub.endpoint import configure_hub_environment
-    except ImportError:  # hub helper not installed yet: the environment's HF_ENDPOINT (or the real Hub) is used
-        configure_hub_environment = None
-    # under pytest (or an embedding program) HF_ENDPOINT is already set and the HF libraries already imported
-    if configure_hub_environment is not None and not ("HF_ENDPOINT" in os.environ and "huggingface_hub" in sys.modules):
-        configure_hub_environment()
+    from distilkobert.hub.endpoint import configure_hub_environment
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not {"-h", "--help"} & set(argv):  # --help needs no Hub
+        configure_hub_environment()  # before any Hugging Face import: they read HF_ENDPOINT at import time
     from distilkobert.distill.arguments import parse_args
 
     try:

@@ -198,7 +198,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     from distilkobert.hub.endpoint import configure_hub_environment
 
-    if "--compare" not in argv:  # comparing JSON files needs no Hub
+    if not {"--compare", "-h", "--help"} & set(argv):  # comparing JSON files or --help needs no Hub
         configure_hub_environment()  # before any Hugging Face import: they read HF_ENDPOINT at import time
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     parser, (margs, dargs, eargs) = _parse(argv)
