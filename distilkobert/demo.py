@@ -188,7 +188,7 @@ def run_demo(cfg: DemoConfig) -> dict:
     quick = ["--max_steps", "20", "--save_steps", "10", "--logging_steps", "5"] if cfg.quick else []
     data_args = ["--dataset_name_or_path", corpus_repo, "--dataset_revision", v]
     if cfg.data_dir is not None:
-        data_args += ["--max_train_texts", "200000"]
+        data_args += ["--max_train_texts", "2000" if cfg.quick else "200000"]
     teacher_dir, student_dir = out / "models" / "teacher", out / "models" / "student"
     ablation_dir = out / "models" / "student-no-teacher"
     held_out: dict[str, dict] = {}
@@ -214,7 +214,7 @@ def run_demo(cfg: DemoConfig) -> dict:
 
     eval_quick = (["--max_train_samples", "300", "--max_test_samples", "200", "--num_train_epochs", "1"]
                   if cfg.quick else [])
-    if cfg.data_dir is not None:
+    if cfg.data_dir is not None and not cfg.quick:
         eval_quick = ["--max_train_samples", "20000", "--num_train_epochs", "1"]
     results = {}
     with stage(cfg, 5, total, "evaluate teacher and student on NSMC (select on validation, test once)",
