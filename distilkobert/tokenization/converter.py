@@ -9,13 +9,14 @@ The pipeline reproduces the slow class step by step, with alignment-tracking nor
 * SentencePiece's own normalizer: NFKC first (``Precompiled`` maps grapheme by grapheme and does not recompose the
   conjoining jamo left by NFKD, nor "ㅋㅠ" -> "큐" under keep_accents, which SentencePiece's longest-match does), the
   model's precompiled charsmap, then its ``remove_extra_whitespaces``;
-* ``Metaspace`` (dummy prefix, split at ``▁``: no piece contains ``▁`` after its first character, so words are
-  independent), the Unigram model in vocab.txt order (ids are vocab.txt line numbers); the five specials are
-  added tokens matched on the raw text and kept out of the lattice (``_special_policy``); where their text (e.g.
-  "［MASK］" after NFKC) holds characters the model does not know, ``_special_guards`` swaps one of those unknown
-  characters for another unknown one (a private-use character no piece contains) unless SentencePiece would fuse
-  exactly that text into one unknown piece (which vocab.txt maps to the special). Ids, offsets and decode are
-  unaffected; only ``tokenize()``'s text of such an unknown span shows the private-use character;
+* ``Metaspace`` (dummy prefix; one Unigram lattice per text, the same as one per word because no piece contains
+  ``▁`` after its first character, see ``_words_are_independent``), the Unigram model in vocab.txt order (ids are
+  vocab.txt line numbers); the five specials are added tokens matched on the raw text and kept out of the lattice
+  (``_special_policy``); where their text (e.g. "［MASK］" after NFKC) holds characters the model does not know,
+  ``_special_guards`` swaps one of those unknown characters for another unknown one (a private-use character no
+  piece contains) unless SentencePiece would fuse exactly that text into one unknown piece (which vocab.txt maps
+  to the special). Ids, offsets and decode are unaffected; only ``tokenize()``'s text of such an unknown span
+  shows the private-use character;
 * digit + comma pieces (``▁1,``), which the slow class re-splits, are penalised by 100 as in ALBERT's converter;
   that is exact only when the model has none (KoBERT; ``train_vocabulary`` marks them unused).
 
@@ -69,6 +70,29 @@ def _char_class(chars: str) -> str:
 @lru_cache(maxsize=1)
 def _combining_class() -> str:
     return _char_class("".join(chr(c) for c in range(0x110000) if unicodedata.combining(chr(c))))
+
+
+def _collapse_whitespace() -> str:
+    """Regex for the ``remove_space`` runs: every whitespace run except a lone " " (already what it becomes).
+
+    Same result and alignments as ``[ws]+`` -> " " (a run of 2+ is matched whole, greedily, from its first
+    character), but ``tokenizers`` rebuilds the alignments for every match, and a plain space between two words is
+    by far the most common match: skipping those saves ~5% of ``encode_batch``.
+    """
+    return _char_class(PY_WHITESPACE) + "{2,}|" + _char_class(PY_WHITESPACE.replace(" ", ""))
+
+
+def _words_are_independent(scores: dict[str, float]) -> bool:
+    """True when splitting the text at "▁" before the Unigram model cannot change its result, so it can be skipped.
+
+    Every path through the lattice then has a node boundary at each "▁": no piece holds "▁" after its first
+    character, and "▁" alone is a piece, so it is never an unknown character that ``fuse_unk`` would merge with an
+    unknown neighbour across the boundary. Viterbi's float64 path sums of float32 scores are exact, so ties are
+    decided the same whether a word's sum starts at 0 or at the score of the text before it. One lattice per text
+    instead of one per word avoids a split (a string copy with its alignments) and a cache lookup per word:
+    ~7% of ``encode_batch`` on NSMC.
+    """
+    return SPIECE_UNDERLINE in scores and not any(SPIECE_UNDERLINE in p[1:] for p in scores)
 
 
 def digit_comma_piece(piece: str) -> bool:
@@ -171,8 +195,9 @@ def build_fast_tokenizer(
 
     steps = []
     if remove_space:
-        steps += [normalizers.Replace(Regex(_char_class(PY_WHITESPACE) + "+"), " "), normalizers.Strip()]
-    steps += [normalizers.Replace("``", '"'), normalizers.Replace("''", '"')]
+        steps += [normalizers.Replace(Regex(_collapse_whitespace()), " "), normalizers.Strip()]
+    # One scan instead of two: a "``" match and a "''" match never overlap and neither creates the other.
+    steps.append(normalizers.Replace(Regex("``|''"), '"'))
     if not keep_accents:
         steps += [normalizers.NFKD(), normalizers.Replace(Regex(_combining_class()), "")]
     if do_lower_case:
@@ -189,7 +214,8 @@ def build_fast_tokenizer(
         steps += _special_guards(scores, spm.add_dummy_prefix)
     tokenizer.normalizer = normalizers.Sequence(steps)
     scheme = "always" if spm.add_dummy_prefix else "never"
-    steps_pre = [pre_tokenizers.Metaspace(replacement=SPIECE_UNDERLINE, prepend_scheme=scheme, split=True)]
+    steps_pre = [pre_tokenizers.Metaspace(replacement=SPIECE_UNDERLINE, prepend_scheme=scheme,
+                                          split=not _words_are_independent(scores))]
     if cut:
         steps_pre.append(pre_tokenizers.Split(Regex(_SPECIAL_CUT), behavior="merged_with_previous"))
     tokenizer.pre_tokenizer = pre_tokenizers.Sequence(steps_pre)
