@@ -29,7 +29,6 @@ import sys
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from distilkobert.data.cleaning import clean_text, pack_sentences
@@ -627,15 +626,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CorpusError, SourceError, OutputDirError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(format_summary(result))
-    if args.summary_json:
-        Path(args.summary_json).write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n",
-                                           encoding="utf-8")
-    if args.push_to_hub:
-        from distilkobert.data.output import publish_dataset
+    from distilkobert.data.output import report_and_publish
 
-        return publish_dataset(args.output_dir, args.push_to_hub, args.version)
-    return 0
+    return report_and_publish(format_summary(result), result.to_dict(), output_dir=args.output_dir,
+                              summary_json=args.summary_json, repo_id=args.push_to_hub, version=args.version)
 
 
 def __getattr__(name: str) -> Any:

@@ -110,3 +110,17 @@ def publish_dataset(output_dir: str | os.PathLike, repo_id: str, version: str | 
     print(f"published dataset {result.repo_id} revision {result.commit_sha}"
           + (f" tagged {result.tag}" if result.tag else "") + f": {result.url}")
     return 0
+
+
+def report_and_publish(summary: str, result_dict: dict, *, output_dir: str | os.PathLike,
+                       summary_json: str | None, repo_id: str | None, version: str | None) -> int:
+    """The end of every builder command: print the summary, write it as JSON if asked, publish if asked."""
+    import json
+    from pathlib import Path
+
+    print(summary)
+    if summary_json:
+        Path(summary_json).write_text(json.dumps(result_dict, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if repo_id:
+        return publish_dataset(output_dir, repo_id, version)
+    return 0
