@@ -604,15 +604,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     needs_hub = bool(args.push_to_hub) or any(
         _HUB_SPEC_RE.fullmatch(s) and not os.path.exists(s) and not glob.has_magic(s) for s in args.sources)
     if needs_hub:
-        # Before any Hugging Face import: the clients read HF_ENDPOINT at import time.
-        from distilkobert.hub.endpoint import configure_hub_environment
+        from distilkobert.data.output import prepare_hub
 
-        configure_hub_environment()
-        if args.push_to_hub:
-            from distilkobert.data.output import refuse_existing_version
-
-            if refuse_existing_version(args.push_to_hub, args.version):
-                return 1
+        if not prepare_hub(args.push_to_hub, args.version):
+            return 1
     from distilkobert.data.output import OutputDirError, command_line
 
     try:

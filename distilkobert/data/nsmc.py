@@ -489,15 +489,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.validation_size < 0:
         parser.error("--validation-size must be >= 0")
     if args.push_to_hub:
-        # Before any Hugging Face import: the clients read HF_ENDPOINT at import time.
-        from distilkobert.hub.endpoint import configure_hub_environment
+        from distilkobert.data.output import prepare_hub
 
-        configure_hub_environment()
-        if args.push_to_hub:
-            from distilkobert.data.output import refuse_existing_version
-
-            if refuse_existing_version(args.push_to_hub, args.version):
-                return 1
+        if not prepare_hub(args.push_to_hub, args.version):
+            return 1
     if args.train_file is not None and args.test_file is None:
         print("warning: --train-file given without --test-file: the dataset will have NO test split "
               "(train and validation only). Pass --test-file ratings_test.txt for the official test split.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -115,12 +116,18 @@ def publish_dataset(output_dir: str | os.PathLike, repo_id: str, version: str | 
 def report_and_publish(summary: str, result_dict: dict, *, output_dir: str | os.PathLike,
                        summary_json: str | None, repo_id: str | None, version: str | None) -> int:
     """The end of every builder command: print the summary, write it as JSON if asked, publish if asked."""
-    import json
-    from pathlib import Path
-
     print(summary)
     if summary_json:
         Path(summary_json).write_text(json.dumps(result_dict, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     if repo_id:
         return publish_dataset(output_dir, repo_id, version)
     return 0
+
+
+def prepare_hub(repo_id: str | None, version: str | None) -> bool:
+    """Configure the Hub endpoint (before any Hugging Face import) and, when publishing, check the version is
+    free before a long build. Returns False (an error was printed) if `version` already exists."""
+    from distilkobert.hub.endpoint import configure_hub_environment
+
+    configure_hub_environment()
+    return not (repo_id and refuse_existing_version(repo_id, version))

@@ -14,23 +14,12 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
+from distilkobert.hub.publish import VersionExistsError
+
 logger = logging.getLogger(__name__)
 
 # files of the final model folder that go to the Hub (checkpoints and caches stay local)
 FINAL_SKIP_PREFIXES = ("checkpoint-", "runs", ".", "training_args.bin")
-
-
-class VersionExistsLocalError(ValueError):
-    """Fallback when distilkobert.hub.publish is not available."""
-
-
-def _version_error_class():
-    try:
-        from distilkobert.hub.publish import VersionExistsError
-
-        return VersionExistsError
-    except ImportError:
-        return VersionExistsLocalError
 
 
 def existing_tags(repo_id: str) -> set[str]:
@@ -48,7 +37,7 @@ def existing_tags(repo_id: str) -> set[str]:
 def check_version_available(repo_id: str, version: str) -> None:
     """Raise the Hub's VersionExistsError before training when `version` is already a tag of `repo_id`."""
     if version in existing_tags(repo_id):
-        raise _version_error_class()(
+        raise VersionExistsError(
             f"version {version!r} already exists in {repo_id}: choose a new --version (published versions are "
             "immutable)")
 
@@ -100,7 +89,7 @@ class CheckpointPushCallback(TrainerCallback):
             self.pushed[step] = getattr(res, "commit_sha", "")
             logger.info("pushed %s to %s@%s (tag %s)", folder.name, self.repo_id, self.branch, self.step_tag(step))
             return True
-        except _version_error_class():
+        except VersionExistsError:
             logger.info("tag %s already exists (resumed run): not pushed again", self.step_tag(step))
             self.pushed[step] = "existing"
             return True

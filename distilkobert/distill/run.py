@@ -37,11 +37,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"train_distill: error: {exc}", file=sys.stderr)
         return 2
-    from distilkobert.distill.hub import _version_error_class
+    from distilkobert.hub.publish import VersionExistsError
 
     try:
         run(*args)
-    except (ValueError, OSError, _version_error_class()) as exc:
+    except (ValueError, OSError, VersionExistsError) as exc:
         print(f"train_distill: error: {exc}", file=sys.stderr)
         return 2
     return 0
@@ -251,7 +251,7 @@ def run(model_args, data_args, distill_args, training_args) -> dict:
     }
     (output_dir / "distillation_info.json").write_text(json.dumps(info, indent=2, ensure_ascii=False), "utf-8")
     logger.info("held-out MLM: %s", held_out)
-    _write_card(output_dir, repo_id if push else None, info)
+    _write_card(output_dir, repo_id if push else None)
     if push:
         res = run_hub.publish_final(output_dir, repo_id, distill_args.version,
                                     private=training_args.hub_private_repo or False)
@@ -270,23 +270,8 @@ def _recipe_info(path: str | None) -> dict | None:
         return {"path": str(path), "content": None}
 
 
-def _write_card(output_dir: Path, repo_id: str | None, info: dict) -> None:
-    try:
-        from distilkobert.model_card import write_model_card
-    except ImportError:
-        write_model_card = None
-    if write_model_card is not None:
-        write_model_card(output_dir, repo_id=repo_id)
-        return
-    held = info["held_out"]
-    student = info["student"]
-    teacher = info["teacher"]["name_or_path"] if info["teacher"] else "none (MLM only)"
-    text = (
-        "---\nlanguage: ko\nlicense: apache-2.0\nlibrary_name: transformers\npipeline_tag: fill-mask\n---\n\n"
-        f"# {repo_id or output_dir.name}\n\n"
-        f"A {student['n_layers']}-layer {student['model_type']} masked LM distilled from {teacher} "
-        f"(version {info['version']}).\n\n"
-        f"Held-out MLM loss {held['mlm_loss']:.4f}, accuracy {held['mlm_accuracy']:.4f} "
-        f"({held['n_masked']} masked tokens). Training details: `distillation_info.json`.\n"
-    )
-    (output_dir / "README.md").write_text(text, encoding="utf-8")
+def _write_card(output_dir: Path, repo_id: str | None) -> None:
+    """README.md of the model folder, rendered from distillation_info.json (and nsmc_results.json if present)."""
+    from distilkobert.model_card import write_model_card
+
+    write_model_card(output_dir, repo_id=repo_id)

@@ -22,6 +22,15 @@ def _options(args: argparse.Namespace) -> dict:
     return {"do_lower_case": args.do_lower_case, "remove_space": args.remove_space, "keep_accents": args.keep_accents}
 
 
+def _print_quantization_note(folder) -> None:
+    """Say when the folder's scores are quantised (slow and fast then agree exactly)."""
+    from .quantize import describe, read_record
+
+    record = read_record(folder)
+    if record is not None:
+        print(f"note: {describe(record)}")
+
+
 def build_main(argv: Sequence[str] | None = None) -> int:
     """Build one folder (slow remote-code class + exact fast tokenizer.json) from a .model and vocab.txt."""
     parser = argparse.ArgumentParser(
@@ -39,11 +48,7 @@ def build_main(argv: Sequence[str] | None = None) -> int:
     except TokenizerFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    from .quantize import describe, read_record
-
-    record = read_record(out)
-    if record is not None:
-        print(f"note: {describe(record)}")
+    _print_quantization_note(out)
     print(f"tokenizer folder written to {out}")
     return 0
 
@@ -72,11 +77,7 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     except TokenizerFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    from .quantize import describe, read_record
-
-    record = read_record(out)
-    if record is not None:
-        print(f"note: {describe(record)}")
+    _print_quantization_note(out)
     unused = out / "unused_pieces.txt"
     if unused.is_file():
         n = len(unused.read_text(encoding="utf-8").split())
