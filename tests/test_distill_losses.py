@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-from distilkobert.distill.losses import (LossConfig, cosine_loss_sum, count_items, distillation_losses, kl_loss_sum,
-                                         mlm_loss_sum, mse_loss_sum, parse_layer_map)
+from distilkobert.distill.losses import (LossConfig, cosine_loss_sum, count_items, distillation_losses, kl_and_mlm_sums,
+                                         kl_loss_sum, mlm_loss_sum, mse_loss_sum, parse_layer_map)
 from distilkobert.distill.student import Teacher, build_student, enable_positional_forward
 from distilkobert.distill.testing import tiny_bert_teacher
 
@@ -36,6 +36,53 @@ def test_mlm_cross_entropy_matches_hand_computation():
     logits, labels = torch.randn(4, 6, generator=g), torch.tensor([0, 5, 2, 2])
     expected = sum(-math.log(_softmax(row)[y]) for row, y in zip(logits.tolist(), labels.tolist()))
     assert mlm_loss_sum(logits, labels).item() == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("n_masked", [3, 0])
+def test_fused_kl_and_mlm_equal_the_autograd_composition(dtype, n_masked):
+    g = torch.Generator().manual_seed(3)
+    s0, t = torch.randn(7, 11, generator=g, dtype=dtype) * 3, torch.randn(7, 11, generator=g, dtype=dtype) * 3
+    rows, labels = torch.tensor([1, 4, 6])[:n_masked], torch.tensor([0, 10, 3])[:n_masked]
+    gk, gm = 0.7, 1.3  # different upstream gradients, so each loss's gradient must be routed to its own term
+    s_ref = s0.clone().requires_grad_()
+    F = torch.nn.functional  # the textbook composition, in the input's precision
+    ref_kl = F.kl_div(F.log_softmax(s_ref / 2, -1), F.log_softmax(t / 2, -1), log_target=True, reduction="sum") * 4
+    ref_mlm = F.cross_entropy(s_ref[rows], labels, reduction="sum")
+    (gk * ref_kl + gm * ref_mlm).backward()
+    s_new = s0.clone().requires_grad_()
+    kl, mlm = kl_and_mlm_sums(s_new, t.clone(), rows, labels, 2.0)
+    (gk * kl + gm * mlm).backward()
+    tol = dict(rtol=1e-10, atol=1e-12) if dtype == torch.float64 else dict(rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(kl, ref_kl, **tol)
+    torch.testing.assert_close(mlm, ref_mlm, **tol)
+    torch.testing.assert_close(s_new.grad, s_ref.grad, **tol)
+    assert kl.item() > 1.0 and (n_masked == 0 or mlm.item() > 1.0)
+
+
+def test_fused_kl_is_precise_when_the_student_is_close_to_the_teacher():
+    # KL is then a small difference of large terms: float32 must not lose it (the textbook float32 composition is
+    # ~1e-5 off here; a KL formed from two separately rounded log-sum-exps would be ~3e-5 off)
+    g = torch.Generator().manual_seed(5)
+    t = torch.randn(512, 4000, generator=g) * 3
+    s = t + 0.1 * torch.randn(512, 4000, generator=g)
+    F = torch.nn.functional
+    exact = F.kl_div(F.log_softmax(s.double() / 2, -1), F.log_softmax(t.double() / 2, -1), log_target=True,
+                     reduction="sum") * 4
+    kl, _ = kl_and_mlm_sums(s, t, torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.long), 2.0)
+    assert abs(kl.item() - exact.item()) / exact.item() < 2e-5
+
+
+def test_fused_kl_and_mlm_keep_the_input_dtype_and_refuse_a_second_backward():
+    g = torch.Generator().manual_seed(4)
+    s = (torch.randn(5, 9, generator=g) * 2).to(torch.bfloat16).requires_grad_()
+    t = torch.randn(5, 9, generator=g).to(torch.bfloat16)
+    kl, mlm = kl_and_mlm_sums(s, t, torch.tensor([2]), torch.tensor([8]), 2.0)
+    assert kl.dtype == torch.float32  # computed in float32 from bf16 logits
+    (kl + mlm).backward(retain_graph=True)
+    assert s.grad.dtype == torch.bfloat16 and s.grad.abs().sum() > 0
+    with pytest.raises(RuntimeError, match="only once"):
+        (kl + mlm).backward()
 
 
 def test_cosine_and_mse_match_hand_computation():

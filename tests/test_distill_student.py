@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from distilkobert.distill.student import BERT_TO_DISTILBERT_LAYER, build_student, load_teacher
+from distilkobert.distill.student import BERT_TO_DISTILBERT_LAYER, build_student, load_teacher, select_rows
 from distilkobert.distill.testing import build_wordpiece_tokenizer, tiny_bert_teacher
 
 CORPUS = Path(__file__).parent / "data" / "distill_corpus.txt"
@@ -119,3 +119,16 @@ def test_bad_layers_are_refused(tokenizer, teacher_dir):
     teacher = load_teacher(str(teacher_dir))
     with pytest.raises(ValueError, match="out of range"):
         build_student(tokenizer, teacher=teacher, layers=[0, 12])
+
+
+@pytest.mark.parametrize("all_rows", [True, False])
+def test_select_rows_equals_boolean_indexing(all_rows):
+    x = torch.randn(3, 4, 5, requires_grad=True)
+    rows = torch.ones(3, 4, dtype=torch.bool)
+    if not all_rows:
+        rows[1, 2:] = False
+    got = select_rows(x, rows)
+    torch.testing.assert_close(got, x[rows], rtol=0, atol=0)
+    assert (got.data_ptr() == x.data_ptr()) == all_rows  # a view only when nothing is left out
+    got.sum().backward()
+    torch.testing.assert_close(x.grad, rows.unsqueeze(-1).expand_as(x).float())

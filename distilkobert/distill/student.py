@@ -184,6 +184,12 @@ def count_parameters(model: nn.Module) -> int:
     return total
 
 
+def select_rows(x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """`x[rows]` for a [B, L] bool mask; a view, not a copy (nor a scatter in backward), when every row is selected,
+    as in packed batches with the KL on all rows."""
+    return x.flatten(0, -2) if bool(rows.all()) else x[rows]
+
+
 def _positional_forward(self, input_ids=None, attention_mask=None, distill_rows=None, output_hidden_states=False,
                         full_logits=False, **kwargs):
     """Student forward used in training: logits only at the rows selected by `distill_rows` ([B, L] bool).
@@ -198,7 +204,7 @@ def _positional_forward(self, input_ids=None, attention_mask=None, distill_rows=
                            output_hidden_states=output_hidden_states)
     hidden = out.last_hidden_state
     head = mlm_head_of(self)
-    logits = head(hidden)[distill_rows] if full_logits else head(hidden[distill_rows])
+    logits = select_rows(head(hidden), distill_rows) if full_logits else head(select_rows(hidden, distill_rows))
     return {"last_hidden_state": hidden, "hidden_states": out.hidden_states, "logits": logits}
 
 
