@@ -12,6 +12,7 @@ _FRAGMENTS = [
     "Hello", "WORLD", "iPhone", "漢字", "韓國語", "大韓民國", "한국어", "모델을", "공유합니다.", "영화", "정말", "재미없다",
     "[MASK]", "[CLS]", "[SEP]", "[PAD]", "[UNK]", "［MASK］", "....", ".....", "!!!", "?!", "~~", "^^", "ㄱㄴㄷ",
     "\u1100\u1161", "가\u0301", "ｱ", "①", "㈜", "™", "ﬁ", "½", "x²", "\u200b", "\ufeff", "…", "·", "–", "—",
+    "\u2581\u034f", "\ufffd\u07a6", "\u2581", "\ufffd",  # a charsmap key + a grapheme extender
 ]
 
 
@@ -27,6 +28,16 @@ def edge_cases(n: int = 20000, seed: int = 0) -> list[str]:
         sep = rng.choice(["", " ", "  ", "\t", " "])
         out.append(sep.join(parts))
     return out[:n]
+
+
+# nmt_nfkc keys that survive NFKD + dropping combining marks + NFKC (all -> " ")
+CHARSMAP_SINGLE_KEYS = "\u200b\u200e\u200f\ufeff\u2581\ufffd"
+
+
+def precompiled_grapheme_corner(text: str) -> bool:
+    """A charsmap key followed by a 2-byte character: where ``tokenizers``' ``Precompiled`` (a grapheme under 6
+    bytes looked up whole) and SentencePiece (character by character) can differ."""
+    return any(c in CHARSMAP_SINGLE_KEYS and 0x80 <= ord(n) < 0x800 for c, n in zip(text, text[1:]))
 
 
 @dataclass

@@ -252,3 +252,43 @@ def mark_pieces_unused(data: bytes, pieces: set[str]) -> bytes:
             raise CorruptModelError(f"unsupported protobuf wire type {wire}")
         out += data[start:i]
     return bytes(out)
+
+
+def charsmap_entries(blob: bytes, keep=None) -> dict[bytes, bytes]:
+    """The (key, replacement) pairs of a SentencePiece ``precompiled_charsmap`` (byte strings, UTF-8).
+
+    The blob is a little-endian uint32 trie size, a darts-clone double array of that many bytes, then the
+    NUL-terminated replacement strings. Walks the double array depth first over all 255 non-zero labels.
+    ``keep(text)``, if given, is asked for every key prefix that is complete UTF-8; False skips all keys under it
+    (nmt_nfkc holds ~225,000 keys, mostly decomposed sequences nobody needs listed).
+    """
+    if len(blob) < 4:
+        return {}
+    size = struct.unpack_from("<I", blob)[0]
+    units = struct.unpack_from(f"<{size // 4}I", blob, 4)
+    strings = blob[4 + size:]
+
+    def offset(unit: int) -> int:
+        return (unit >> 10) << ((unit & (1 << 9)) >> 6)
+
+    out: dict[bytes, bytes] = {}
+    stack = [(0, b"")]
+    while stack:
+        pos, key = stack.pop()
+        if keep is not None and key:
+            try:
+                text = key.decode("utf-8")
+            except UnicodeDecodeError:
+                text = None  # inside a multi-byte character
+            if text is not None and not keep(text):
+                continue
+        unit = units[pos]
+        base = pos ^ offset(unit)
+        if (unit >> 8) & 1:  # has a leaf: the value sits in the unit at `base`
+            start = units[base] & 0x7FFFFFFF
+            out[key] = strings[start:strings.index(b"\0", start)]
+        for label in range(1, 256):
+            child = base ^ label
+            if child < len(units) and units[child] & ((1 << 31) | 0xFF) == label:
+                stack.append((child, key + bytes([label])))
+    return out
