@@ -9,16 +9,19 @@ The pipeline reproduces the slow class step by step, with alignment-tracking nor
 * SentencePiece's own normalizer: NFKC first (``Precompiled`` maps grapheme by grapheme and does not recompose the
   conjoining jamo left by NFKD, nor "ㅋㅠ" -> "큐" under keep_accents, which SentencePiece's longest-match does), the
   model's precompiled charsmap, then its ``remove_extra_whitespaces``;
-* speed (``_folded_tail``, keep_accents=False): after NFKD + dropping combining marks + NFKC the charsmap can only still change a few characters
-  (KoBERT: six, all to " "), so it and the ``remove_space`` whitespace work move to the end as literal-alternation
-  regexes + Strip, which onig scans ~4x faster than non-ASCII character classes and the grapheme-by-grapheme
-  ``Precompiled`` they replace (~12% of ``encode_batch``). This is also closer to SentencePiece: ``Precompiled``
-  replaces a whole grapheme under 6 bytes by its first character's value ("▁" + U+034F -> " "), SentencePiece maps
-  character by character ("▁" + U+034F -> " " + U+034F, which the slow class keeps as [UNK]). The previous chain
-  (``fold_charsmap=False``) is kept for the tests. Why NFKD stays although it explodes every Hangul syllable into
-  jamo that NFKC then recomposes (~19% of ``encode_batch``): the only other way to drop the combining marks of a
-  precomposed character is a ``Precompiled`` map c -> NFC(strip(NFKD(c))), which would lose a following ZWJ /
-  variation selector / spacing mark through the same whole-grapheme lookup ("é" + U+FE0F -> "e");
+* the charsmap as ``Replace`` steps (``_folded_tail``): where the charsmap runs (after NFKC, and after NFKD +
+  dropping combining marks by default) only a few of its keys can still match (KoBERT: six characters, all to
+  " "), so it and the ``remove_space`` whitespace work move to the end as literal-alternation regexes + Strip,
+  which onig scans ~4x faster than non-ASCII character classes and the grapheme-by-grapheme ``Precompiled`` they
+  replace (~12% of ``encode_batch``). It is also closer to SentencePiece: ``Precompiled`` replaces a whole
+  grapheme under 6 bytes by its first character's value ("▁" + U+034F -> " "), SentencePiece maps character by
+  character ("▁" + U+034F -> " " + U+034F, which the slow class keeps as [UNK]). Where ``Precompiled`` must stay
+  (newer sentencepiece charsmaps: ~200 single characters, some sequences), its keys that become " " are replaced
+  just before it (``_spaces_before_precompiled``) for the same reason. ``fold_charsmap=False`` keeps the previous
+  chain for the tests. Why NFKD stays although it explodes every Hangul syllable into jamo that NFKC then
+  recomposes (~19% of ``encode_batch``): the only other way to drop the combining marks of a precomposed
+  character is a ``Precompiled`` map c -> NFC(strip(NFKD(c))), which would lose a following ZWJ / variation
+  selector / spacing mark through the same whole-grapheme lookup ("é" + U+FE0F -> "e");
 * ``Metaspace`` (dummy prefix; one Unigram lattice per text, the same as one per word because no piece contains
   ``▁`` after its first character, see ``_words_are_independent``), the Unigram model in vocab.txt order (ids are
   vocab.txt line numbers); the five specials are added tokens matched on the raw text and kept out of the lattice
@@ -96,50 +99,75 @@ def _literal(c: str) -> str:
     return f"\\x{{{ord(c):X}}}"
 
 
-@lru_cache(maxsize=8)
-def _folded_tail(charsmap: bytes, remove_space: bool = True) -> tuple | None:
-    """Steps doing ``remove_space``, the charsmap and ``remove_extra_whitespaces`` at the end of the chain, or None
-    when the charsmap cannot be written so (``Precompiled`` is then used, as before).
+_MAX_FOLDED_VALUES = 4  # one Replace step per distinct value: beyond a few, Precompiled's single pass is cheaper
 
-    Only for ``keep_accents=False``: the charsmap then sees NFKC text without combining marks, where a key can
-    match only if it holds no combining mark and is NFKC-stable ("live"). When every live key is one character
-    (nmt_nfkc: zero-width space, BOM, LRM/RLM, "▁", U+FFFD -> " "; newer sentencepiece also deletes control
-    characters), the charsmap is one literal-alternation ``Replace`` per replacement value, which onig scans ~4x
-    faster than the grapheme-by-grapheme ``Precompiled`` or a non-ASCII character class (~12% of
-    ``encode_batch`` on NSMC with the two whitespace regexes it also replaces). It is also closer to SentencePiece,
-    which maps character by character by longest match: ``Precompiled`` looks a grapheme shorter than 6 bytes up
-    whole and replaces all of it by its first character's value, so "▁" + U+034F lost the U+034F that the slow
-    class keeps (as [UNK]).
+
+@lru_cache(maxsize=8)
+def _live_keys(charsmap: bytes, remove_space: bool, keep_accents: bool) -> tuple[dict, list[str]]:
+    """The charsmap's keys that can still match where it runs: ({single character: value}, [longer keys]).
+
+    The charsmap sees NFKC text (without combining marks unless ``keep_accents``), so a key can match only if it
+    is NFKC-stable (and holds no combining mark); with ``remove_space`` no whitespace reaches it either (the slow
+    class turned it into " " first)."""
+    nfkc = normalizers.NFKC()
+
+    def can_occur(text: str) -> bool:  # a key prefix that can match after (NFKD, dropping combining marks,) NFKC
+        return (keep_accents or not unicodedata.combining(text[-1])) and nfkc.normalize_str(text) == text
+
+    live = {k.decode("utf-8"): v.decode("utf-8") for k, v in charsmap_entries(charsmap, can_occur).items()}
+    if remove_space:
+        live = {k: v for k, v in live.items() if not k.isspace()}
+    return {k: v for k, v in live.items() if len(k) == 1}, [k for k in live if len(k) > 1]
+
+
+def _replaceable_first(singles: dict[str, str], longer: list[str]) -> dict[str, str]:
+    """The single keys that separate ``Replace`` steps may map before (or instead of) ``Precompiled`` and still
+    give SentencePiece's one longest-match pass: no longer key holds the character, and no value holds a key's
+    character (a later step would map it again) or whitespace other than " "."""
+    key_chars = set(singles) | {c for k in longer for c in k}
+    in_longer = {c for k in longer for c in k}
+    return {k: v for k, v in singles.items()
+            if k not in in_longer and not any(c in key_chars or (c.isspace() and c != " ") for c in v)}
+
+
+def _folded_tail(charsmap: bytes, remove_space: bool = True, keep_accents: bool = False) -> tuple | None:
+    """Steps doing ``remove_space``, the charsmap and ``remove_extra_whitespaces`` at the end of the chain, or None
+    when the charsmap is not a few single-character replacements (see ``_live_keys``, ``_replaceable_first``).
+
+    KoBERT's nmt_nfkc has six live keys, all -> " " (zero-width space, BOM, LRM/RLM, "▁", U+FFFD): one
+    literal-alternation ``Replace`` (onig scans those ~4x faster than a non-ASCII character class or the
+    grapheme-by-grapheme ``Precompiled``; ~12% of ``encode_batch`` on NSMC with the whitespace regexes it also
+    replaces). It is also closer to SentencePiece, which maps character by character by longest match:
+    ``Precompiled`` looks a grapheme shorter than 6 bytes up whole and replaces all of it by its first character's
+    value, so "▁" + U+034F lost the U+034F that the slow class keeps (as [UNK]).
     """
     if not charsmap:
         return None
-    nfkc = normalizers.NFKC()
-
-    def can_occur(text: str) -> bool:  # after NFKD, dropping combining marks, NFKC: a key prefix can match
-        return not unicodedata.combining(text[-1]) and nfkc.normalize_str(text) == text
-
-    live = {k.decode("utf-8"): v.decode("utf-8") for k, v in charsmap_entries(charsmap, can_occur).items()}
-    if remove_space:  # whitespace never reaches the charsmap in the slow class: remove_space made it " " first
-        live = {k: v for k, v in live.items() if not k.isspace()}
-    singles = {k: v for k, v in live.items() if len(k) == 1}
-    longer = [k for k in live if len(k) > 1]
-    key_chars = {c for k in live for c in k}
-    if any(c in singles for k in longer for c in k):
-        return None  # replacing single characters first would break a longer match
-    if any(c in key_chars or (c.isspace() and c != " ") for v in live.values() for c in v):
-        return None  # a replacement that a later step would map again, or odd whitespace
+    singles, longer = _live_keys(charsmap, remove_space, keep_accents)
+    if longer or _replaceable_first(singles, longer) != singles:
+        return None
     by_value: dict[str, list[str]] = {}
     for key, value in sorted(singles.items()):
         by_value.setdefault(value, []).append(key)
+    if len(by_value) > _MAX_FOLDED_VALUES:
+        return None
     if remove_space:  # the whitespace NFKD/NFKC leave as it is (the rest, e.g. U+3000, they turn into " ")
+        nfkc = normalizers.NFKC()
         by_value.setdefault(" ", []).extend(c for c in PY_WHITESPACE if c != " " and nfkc.normalize_str(c) == c)
-    steps = [normalizers.Replace(Regex("|".join(map(_literal, keys))), value) for value, keys in by_value.items()]
-    if longer:  # sequences (newer sentencepiece: scripts newer than tokenizers' NFKC): only those are left to map
-        steps.append(normalizers.Precompiled(charsmap))
+    steps = [normalizers.Replace(Regex("|".join(map(_literal, ks))), value) for value, ks in by_value.items()]
     steps.append(normalizers.Replace(Regex(" {2,}"), " "))
     # SentencePiece trims " " only; with remove_space every other whitespace is " " by now, so Strip is the same
     steps.append(normalizers.Strip() if remove_space else normalizers.Replace(Regex(r"\A +| +\z"), ""))
     return tuple(steps)
+
+
+def _spaces_before_precompiled(charsmap: bytes, remove_space: bool, keep_accents: bool) -> list:
+    """Where ``Precompiled`` stays: replace its single-character keys whose value is " " (e.g. "▁", U+FFFD) first,
+    so that its whole-grapheme lookup cannot swallow a following grapheme extender with them (see
+    ``_folded_tail``); controls, the other frequent single keys, are graphemes of their own."""
+    spaces = [k for k, v in sorted(_replaceable_first(*_live_keys(charsmap, remove_space, keep_accents)).items())
+              if v == " "]
+    return [normalizers.Replace(Regex("|".join(map(_literal, spaces))), " ")] if spaces else []
 
 
 def _words_are_independent(scores: dict[str, float]) -> bool:
@@ -242,9 +270,9 @@ def build_fast_tokenizer(
 ) -> Tokenizer:
     """Return the fast tokenizer for a parsed model and a validated vocab.txt token list (specials first).
 
-    ``fold_charsmap=False`` keeps the straightforward chain (whitespace regex first, ``Precompiled`` charsmap at
-    the end) that ``_folded_tail`` replaces: a little slower, and different only where ``Precompiled``'s
-    whole-grapheme lookup differs from SentencePiece (see the module docstring); the tests compare the two."""
+    ``fold_charsmap=False`` keeps the previous chain (whitespace regex first, ``Precompiled`` charsmap alone at
+    the end) that ``_folded_tail`` / ``_spaces_before_precompiled`` replace: a little slower, and different only
+    where ``Precompiled``'s whole-grapheme lookup differs from SentencePiece; the tests compare the two."""
     scores = {piece: score for piece, score, ptype in spm.pieces if ptype == NORMAL}
     special_score, cut = _special_policy(scores)
     entries: list[tuple[str, float]] = []
@@ -259,8 +287,8 @@ def build_fast_tokenizer(
     tokenizer = Tokenizer(models.Unigram(entries, unk_id=vocab.index("[UNK]"), byte_fallback=False))
 
     tail = None
-    if fold_charsmap and not keep_accents and spm.remove_extra_whitespaces:
-        tail = _folded_tail(spm.precompiled_charsmap, remove_space)
+    if fold_charsmap and spm.remove_extra_whitespaces:
+        tail = _folded_tail(spm.precompiled_charsmap, remove_space, keep_accents)
     steps = []
     if remove_space and tail is None:
         steps += [normalizers.Replace(Regex(_collapse_whitespace()), " "), normalizers.Strip()]
@@ -278,6 +306,8 @@ def build_fast_tokenizer(
         steps += list(tail)
     else:
         if spm.precompiled_charsmap:
+            if fold_charsmap:
+                steps += _spaces_before_precompiled(spm.precompiled_charsmap, remove_space, keep_accents)
             steps.append(normalizers.Precompiled(spm.precompiled_charsmap))
         if spm.remove_extra_whitespaces:
             steps += [normalizers.Replace(Regex(" {2,}"), " "), normalizers.Replace(Regex(r"\A +| +\z"), "")]

@@ -35,9 +35,10 @@ CHARSMAP_SINGLE_KEYS = "\u200b\u200e\u200f\ufeff\u2581\ufffd"
 
 
 def precompiled_grapheme_corner(text: str) -> bool:
-    """A charsmap key followed by a 2-byte character: where ``tokenizers``' ``Precompiled`` (a grapheme under 6
-    bytes looked up whole) and SentencePiece (character by character) can differ."""
-    return any(c in CHARSMAP_SINGLE_KEYS and 0x80 <= ord(n) < 0x800 for c, n in zip(text, text[1:]))
+    """A charsmap key (or whitespace, a key when ``remove_space`` is off) followed by a 2-byte character: where
+    ``tokenizers``' ``Precompiled`` (a grapheme under 6 bytes looked up whole) and SentencePiece (character by
+    character) can differ."""
+    return any((c in CHARSMAP_SINGLE_KEYS or c.isspace()) and 0x80 <= ord(n) < 0x800 for c, n in zip(text, text[1:]))
 
 
 @dataclass
