@@ -26,12 +26,13 @@ def load_corpus(name_or_path: str, revision: str | None = None, *, text_column: 
     from datasets import DatasetDict, load_dataset
 
     from distilkobert.data.loading import load_dataset_pinned
+    from distilkobert.data.sources import sha256_of
 
     path = Path(name_or_path)
     if path.is_file() and (path.suffix in (".txt", ".gz")):
         ds = load_dataset("text", data_files={train_split: str(path)})
         text_column_in = "text"
-        identity = f"file:{_file_sha256(path)}"
+        identity = f"file:{sha256_of(path)}"
     else:
         try:
             loaded = load_dataset_pinned(name_or_path, revision)
@@ -54,14 +55,6 @@ def load_corpus(name_or_path: str, revision: str | None = None, *, text_column: 
                           if text_column_in != "text" else ds[s].select_columns(keep)
                           for s in (train_split, validation_split)})
     return corpus, identity
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def tokenizer_fingerprint(tokenizer) -> str:
