@@ -91,3 +91,23 @@ def test_shipped_recipes_parse(name, tmp_path):
     else:
         assert m.has_teacher and m.layer_list() == [0, 4, 8] and x.alpha_ce > 0
     json.dumps(m.student_config_dict())
+
+
+def test_resume_last_skips_a_checkpoint_killed_while_saving(tmp_path, caplog):
+    from distilkobert.distill.run import _resume_value
+
+    for step, complete in [(5, True), (10, True), (20, False)]:
+        folder = tmp_path / f"checkpoint-{step}"
+        folder.mkdir()
+        (folder / "model.safetensors").write_bytes(b"x")
+        if complete:
+            (folder / "trainer_state.json").write_text("{}")
+    with caplog.at_level("WARNING", logger="distilkobert.distill"):
+        assert _resume_value("true", tmp_path) == str(tmp_path / "checkpoint-10")
+    assert "checkpoint-20 is incomplete" in caplog.text
+    assert _resume_value("false", tmp_path) is None and _resume_value(None, tmp_path) is None
+    assert _resume_value("some/path", tmp_path) == "some/path"
+    (tmp_path / "checkpoint-5" / "trainer_state.json").unlink()
+    (tmp_path / "checkpoint-10" / "trainer_state.json").unlink()
+    with pytest.raises(ValueError, match="no complete checkpoint"):
+        _resume_value("last", tmp_path)

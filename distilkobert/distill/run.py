@@ -88,14 +88,24 @@ def _student_summary(model, model_type: str) -> dict:
     return {"model_type": c.model_type, **dims, "vocab_size": c.vocab_size, "n_params": count_parameters(model)}
 
 
-def _resume_value(value):
-    if value is None:
+def _resume_value(value, output_dir: Path):
+    """`--resume_from_checkpoint`: None, a checkpoint path, or for true/last the newest COMPLETE checkpoint.
+
+    Trainer writes trainer_state.json last; a process killed while saving leaves a checkpoint folder without it,
+    which Trainer's own "last checkpoint" would pick and then fail on. Such folders are skipped and reported.
+    """
+    if value is None or str(value).lower() in ("false", "0", "no", ""):
         return None
-    if str(value).lower() in ("true", "last", "1", "yes"):
-        return True
-    if str(value).lower() in ("false", "0", "no", ""):
-        return None
-    return value
+    if str(value).lower() not in ("true", "last", "1", "yes"):
+        return value
+    folders = sorted((p for p in output_dir.glob("checkpoint-*") if p.is_dir() and p.name[11:].isdigit()),
+                     key=lambda p: int(p.name[11:]), reverse=True)
+    for folder in folders:
+        if (folder / "trainer_state.json").is_file():
+            return str(folder)
+        logger.warning("resume: %s is incomplete (no trainer_state.json, the run stopped while saving it): skipped",
+                       folder)
+    raise ValueError(f"--resume_from_checkpoint {value}: no complete checkpoint in {output_dir}")
 
 
 def run(model_args, data_args, distill_args, training_args) -> dict:
@@ -193,7 +203,7 @@ def run(model_args, data_args, distill_args, training_args) -> dict:
                                   processing_class=tokenizer, teacher=teacher.model if teacher else None,
                                   loss_config=loss_config, teacher_dtype=teacher_dtype, callbacks=callbacks)
     start = time.time()
-    train_result = trainer.train(resume_from_checkpoint=_resume_value(training_args.resume_from_checkpoint))
+    train_result = trainer.train(resume_from_checkpoint=_resume_value(training_args.resume_from_checkpoint, output_dir))
     elapsed = time.time() - start
     disable_positional_forward(student)
     trainer.save_model(str(output_dir))  # every rank calls it (sharded setups need that); only rank 0 writes
