@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from typing import Callable, Sequence
 
@@ -44,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="DistilKoBERT: a small Korean BERT, its exact KoBERT tokenizer, datasets and Hub tooling.",
         epilog="Run `distilkobert <command> --help` for the options of each command.",
     )
+    parser.add_argument("--local-hub", action="store_true",
+                        help="use the local Hub (started in-process, data in $DISTILKOBERT_HUB_DIR, default "
+                             "~/.cache/distilkobert/hub) instead of huggingface.co; same as DISTILKOBERT_LOCAL_HUB=1. "
+                             "HF_ENDPOINT, when set, still wins")
     sub = parser.add_subparsers(dest="command", metavar="<command>")
     groups: dict[str, argparse._SubParsersAction] = {}
     for words, target, help_text in COMMANDS:
@@ -71,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         group_parser = getattr(args, "_group_parser", None)
         (group_parser or parser).print_help()
         return 0 if not argv or argv[-1] in ("-h", "--help") else 2
+    if args.local_hub:  # read by distilkobert.hub.endpoint.configure_hub_environment in every command
+        os.environ["DISTILKOBERT_LOCAL_HUB"] = "1"
     result = _load(target)(rest)
     return int(result or 0)
 

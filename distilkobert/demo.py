@@ -145,7 +145,7 @@ def run_demo(cfg: DemoConfig) -> dict:
     with stage(cfg, 1, total, "start the local Hub", "free a loopback port, or set HF_ENDPOINT to a running Hub"):
         from distilkobert.hub.endpoint import configure_hub_environment
 
-        endpoint = configure_hub_environment(out / "hub")
+        endpoint = configure_hub_environment(out / "hub", use_local=True)  # HF_ENDPOINT, when set, still wins
         print(f"Hub endpoint: {endpoint}")
 
     # Imported after the endpoint is configured: the HF libraries read it at import time.
