@@ -121,6 +121,7 @@ def run(model_args, data_args, distill_args, training_args) -> dict:
     from distilkobert.distill.losses import LossConfig, parse_layer_map
     from distilkobert.distill.student import build_student, disable_positional_forward, load_teacher
     from distilkobert.distill.trainer import DistillationTrainer
+    from distilkobert.hub.endpoint import require_hub
 
     _setup_logging(training_args)
     set_seed(training_args.seed)
@@ -130,7 +131,13 @@ def run(model_args, data_args, distill_args, training_args) -> dict:
     training_args.remove_unused_columns = False
     training_args.prediction_loss_only = True  # Trainer evaluation (if asked for) reports the loss only
     repo_id = training_args.hub_model_id
+    # Offline without a reachable Hub: one line now, not the clients' retries and traceback later.
+    require_hub(model_args.tokenizer_name_or_path, "--tokenizer_name_or_path")
+    if model_args.has_teacher:
+        require_hub(model_args.teacher_name_or_path, "--teacher_name_or_path")
+    require_hub(data_args.dataset_name_or_path, "--dataset_name_or_path", repo_type="dataset")
     if push:
+        require_hub(repo_id, "--hub_model_id")
         if not repo_id or "/" not in repo_id:
             raise ValueError("--push_to_hub needs --hub_model_id ORG/NAME")
         if not distill_args.version:

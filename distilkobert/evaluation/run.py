@@ -61,12 +61,18 @@ def _checkpoint_weights(model_path: str, revision: Optional[str], is_local: bool
 
 def evaluate_model(margs, dargs, eargs, argv: Sequence[str]) -> dict[str, Any]:
     """Run the whole protocol and return the results dict (also written to OUTPUT_DIR/nsmc_results.json)."""
+    from distilkobert.hub.endpoint import require_hub
+
     from .data import load_nsmc, tokenize_split
     from .finetune import count_parameters, evaluated_model_size_mb, load_tokenizer, resolve_device, run_seed
     from .results import (RESULTS_FILE, SCHEMA_VERSION, aggregate, format_results_table, library_versions,
                           machine_info)
 
     t_start = time.perf_counter()
+    # Offline without a reachable Hub: one line now, not the clients' retries and traceback later.
+    require_hub(margs.model_name_or_path, "--model_name_or_path")
+    require_hub(margs.tokenizer_name_or_path, "--tokenizer_name_or_path")
+    require_hub(dargs.dataset_name, "--dataset_name", repo_type="dataset")
     output_dir = Path(eargs.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     device = resolve_device(eargs.device)
@@ -196,7 +202,7 @@ def evaluate_model(margs, dargs, eargs, argv: Sequence[str]) -> dict[str, Any]:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of `eval_nsmc.py` and `distilkobert eval`; returns an exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    from distilkobert.hub.endpoint import configure_hub_environment
+    from distilkobert.hub.endpoint import HubUnreachableError, configure_hub_environment
 
     if not {"--compare", "-h", "--help"} & set(argv):  # comparing JSON files or --help needs no Hub
         configure_hub_environment()  # before any Hugging Face import: they read HF_ENDPOINT at import time
@@ -230,7 +236,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print("model card: " + ", ".join(card["written"])
                   + (f"; committed to {card['pushed']['repo_id']}@{card['pushed']['branch']} "
                      f"({card['pushed']['reason']})" if card["pushed"] else ""))
-    except (DatasetFormatError, ModelLoadError, FileNotFoundError, ValueError) as exc:
+    except (DatasetFormatError, ModelLoadError, FileNotFoundError, ValueError, HubUnreachableError) as exc:
         print(f"eval_nsmc.py: error: {exc}", file=sys.stderr)
         return 2
     return 0
