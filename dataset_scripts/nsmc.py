@@ -5,7 +5,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from a checkout too
 
-from distilkobert.data.nsmc import main  # noqa: E402
+from distilkobert.data.cli import nsmc_main  # noqa: E402
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(nsmc_main(sys.argv[1:]))

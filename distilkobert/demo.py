@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import glob
-import gzip
-import hashlib
 import json
 import os
 import shlex
@@ -24,6 +22,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
+
+from distilkobert.data.nsmc import split_real_nsmc
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_DATA = REPO_ROOT / "demo_data"
@@ -79,30 +79,6 @@ def call(label: str, func: Callable[[Sequence[str]], int | None], argv: list[str
 
 # -- inputs ---------------------------------------------------------------------------------------------------------
 
-def split_real_nsmc(source: Path, out_dir: Path, test_size: int = 10_000) -> tuple[Path, Path]:
-    """Split the shared NSMC-rule file into train / test files in the official format, byte for byte.
-
-    The shared file has no test split; the 'test' rows are chosen by a hash of their id (deterministic, about
-    `test_size` rows) and never seen by training or model selection.
-    """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    train_path, test_path = out_dir / "nsmc_train.tsv", out_dir / "nsmc_test.tsv"
-    opener = gzip.open if source.suffix == ".gz" else open
-    with opener(source, "rt", encoding="utf-8", newline="") as f:
-        lines = f.readlines()
-    header, rows = lines[0], lines[1:]
-    threshold = test_size / max(len(rows), 1)
-    with open(train_path, "w", encoding="utf-8", newline="") as tr, open(test_path, "w", encoding="utf-8",
-                                                                           newline="") as te:
-        tr.write(header)
-        te.write(header)
-        for line in rows:
-            key = line.split("\t", 1)[0].encode("utf-8")
-            h = int.from_bytes(hashlib.sha256(b"nsmc-test\0" + key).digest()[:8], "big") / 2**64
-            (te if h < threshold else tr).write(line)
-    return train_path, test_path
-
-
 def demo_inputs(cfg: DemoConfig) -> dict:
     """Where the raw data of this run comes from: the texts shipped in demo_data/, or --data-dir."""
     if cfg.data_dir is None:
@@ -149,8 +125,7 @@ def run_demo(cfg: DemoConfig) -> dict:
         print(f"Hub endpoint: {endpoint}")
 
     # Imported after the endpoint is configured: the HF libraries read it at import time.
-    from distilkobert.data import corpus as corpus_cli
-    from distilkobert.data import nsmc as nsmc_cli
+    from distilkobert.data import cli as dataset_cli
     from distilkobert.distill import run as train_cli
     from distilkobert.evaluation import run as eval_cli
     from distilkobert.tokenization import cli as tokenizer_cli
@@ -162,13 +137,13 @@ def run_demo(cfg: DemoConfig) -> dict:
 
     with stage(cfg, 2, total, "build and publish the datasets",
                "check the input files named above; a version that already exists needs a new --version"):
-        call("distilkobert dataset nsmc", nsmc_cli.main, [
+        call("distilkobert dataset nsmc", dataset_cli.nsmc_main, [
             "--train-file", str(inputs["nsmc_train"]), "--test-file", str(inputs["nsmc_test"]),
             "--validation-size", str(inputs["validation_size"]), "--seed", "42",
             "--output-dir", str(out / "datasets" / "nsmc"), "--overwrite",
             "--push-to-hub", nsmc_repo, "--version", v])
         licence_args = [a for lic in inputs["corpus_licence"] for a in ("--source-licence", lic)]
-        call("distilkobert dataset corpus", corpus_cli.main, [
+        call("distilkobert dataset corpus", dataset_cli.corpus_main, [
             *inputs["corpus"], "--output-dir", str(out / "datasets" / "corpus"), "--overwrite",
             "--validation-fraction", "0.05", *licence_args,
             "--push-to-hub", corpus_repo, "--version", v])

@@ -1,7 +1,7 @@
 """The model card (README.md) of a published DistilKoBERT checkpoint.
 
-The card is rendered from `model_card/metadata.yaml` (static Hub metadata) and `model_card/template.md`
-(body, `string.Template` placeholders) with the values of the training run (`distillation_info.json`) and of
+The card is rendered from `distilkobert/resources/model_card/metadata.yaml` (static Hub metadata) and
+`template.md` (body, `string.Template` placeholders; both shipped as package data) with the values of the training run (`distillation_info.json`) and of
 the NSMC evaluation (`nsmc_results.json`): nothing about a run is typed by hand. Every card is checked with
 huggingface_hub's `ModelCard` / `ModelCardData` parsing (YAML, `model-index`) before it is returned.
 
@@ -17,10 +17,11 @@ import math
 import os
 import re
 from pathlib import Path
-from string import Template
 from typing import Any, Iterable, Mapping
 
 import yaml
+
+from distilkobert.resources import read_resource, render_template
 
 __all__ = [
     "ModelCardError",
@@ -48,19 +49,21 @@ class ModelCardError(ValueError):
     """A model card (or the values it was rendered from) is not valid Hub card metadata."""
 
 
-def _card_dir() -> Path:
-    """Folder holding metadata.yaml and template.md (env DISTILKOBERT_MODEL_CARD_DIR overrides)."""
+def _card_files() -> tuple[str, str, str]:
+    """(metadata.yaml text, template.md text, where they came from): the shipped package data, or the folder
+    named by DISTILKOBERT_MODEL_CARD_DIR (a project's own card template)."""
     env = os.environ.get("DISTILKOBERT_MODEL_CARD_DIR")
-    candidates = [Path(env)] if env else []
-    candidates.append(Path(__file__).resolve().parent.parent / "model_card")
-    for folder in candidates:
-        if (folder / "template.md").is_file() and (folder / "metadata.yaml").is_file():
-            return folder
-    raise ModelCardError(
-        "model card template not found: looked for template.md and metadata.yaml in "
-        + ", ".join(str(c) for c in candidates)
-        + " (set DISTILKOBERT_MODEL_CARD_DIR to the project's model_card/ folder)"
-    )
+    if env:
+        folder = Path(env)
+        if not ((folder / "template.md").is_file() and (folder / "metadata.yaml").is_file()):
+            raise ModelCardError(f"DISTILKOBERT_MODEL_CARD_DIR={env}: expected template.md and metadata.yaml there")
+        return ((folder / "metadata.yaml").read_text(encoding="utf-8"),
+                (folder / "template.md").read_text(encoding="utf-8"), str(folder))
+    try:
+        return (read_resource("model_card", "metadata.yaml"), read_resource("model_card", "template.md"),
+                "distilkobert/resources/model_card")
+    except FileNotFoundError as exc:
+        raise ModelCardError(str(exc)) from None
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -494,11 +497,11 @@ def render_model_card(
     if repo_id is not None and not _REPO_ID_RE.match(repo_id):
         raise ModelCardError(f"repo_id {repo_id!r} is not a Hub repo id (namespace/name)")
     results = _as_list(eval_results)
-    folder = _card_dir()
+    metadata_text, template_text, where = _card_files()
     try:
-        meta = yaml.safe_load((folder / "metadata.yaml").read_text(encoding="utf-8")) or {}
+        meta = yaml.safe_load(metadata_text) or {}
     except yaml.YAMLError as exc:
-        raise ModelCardError(f"{folder / 'metadata.yaml'}: invalid YAML: {exc}") from exc
+        raise ModelCardError(f"{where}/metadata.yaml: invalid YAML: {exc}") from exc
     meta = copy.deepcopy(meta)
 
     datasets = list(meta.get("datasets") or [])
@@ -556,9 +559,9 @@ def render_model_card(
         "data_limitation": data_limitation,
     }
     try:
-        body = Template((folder / "template.md").read_text(encoding="utf-8")).substitute(values)
-    except (KeyError, ValueError) as exc:
-        raise ModelCardError(f"{folder / 'template.md'}: bad placeholder {exc}") from exc
+        body = render_template(template_text, values, name=f"{where}/template.md")
+    except ValueError as exc:
+        raise ModelCardError(str(exc)) from exc
     text = _join_card(meta, body)
     validate_model_card(text)
     return text

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from distilkobert.data.cleaning import clean_text, pack_sentences, split_sentences
-from distilkobert.data.corpus import DROP_REASONS, _hash_key, build_corpus, main
+from distilkobert.data.cli import corpus_main
+from distilkobert.data.corpus import DROP_REASONS, _hash_key, build_corpus
+from distilkobert.data.corpus_builder import CorpusBuilder
 
 # ------------------------------------------------------------------------------------------------ inputs
 
@@ -103,7 +105,7 @@ def check_invariant(stats) -> None:
 
 def test_build_counts_every_document(sources, tmp_path: Path, capsys) -> None:
     out = tmp_path / "corpus"
-    code = main([str(sources["a"]), str(tmp_path / "src" / "b*.gz"), str(sources["c"]), "--output-dir", str(out),
+    code = corpus_main([str(sources["a"]), str(tmp_path / "src" / "b*.gz"), str(sources["c"]), "--output-dir", str(out),
                  "--split-long", "30", "--validation-size", "3", "--summary-json", str(tmp_path / "s.json"),
                  "--source-licence", "a.txt=CC0-1.0", "--source-licence", "*.gz=CC BY 4.0",
                  "--source-note", "c.jsonl=test records"])
@@ -149,7 +151,7 @@ def test_build_counts_every_document(sources, tmp_path: Path, capsys) -> None:
 
     # Deterministic: the same build again gives the same files' content.
     out2 = tmp_path / "corpus2"
-    assert main([str(sources["a"]), str(sources["b"]), str(sources["c"]), "--output-dir", str(out2),
+    assert corpus_main([str(sources["a"]), str(sources["b"]), str(sources["c"]), "--output-dir", str(out2),
                  "--split-long", "30", "--validation-size", "3"]) == 0
     assert load_texts(out2) == texts
 
@@ -181,21 +183,21 @@ def test_paragraph_mode_and_bad_line_drops_its_paragraph(tmp_path: Path, capsys)
 
 def test_errors_are_clear(sources, tmp_path: Path, capsys) -> None:
     out = str(tmp_path / "o")
-    assert main([str(tmp_path / "nope.txt"), "--output-dir", out]) == 1
+    assert corpus_main([str(tmp_path / "nope.txt"), "--output-dir", out]) == 1
     assert "nope.txt': no such file" in capsys.readouterr().err
-    assert main([str(tmp_path / "*.none"), "--output-dir", out]) == 1
+    assert corpus_main([str(tmp_path / "*.none"), "--output-dir", out]) == 1
     assert "the glob matches no file" in capsys.readouterr().err
-    assert main([str(sources["a"]), "--output-dir", out, "--source-licence", "zzz*=MIT"]) == 1
+    assert corpus_main([str(sources["a"]), "--output-dir", out, "--source-licence", "zzz*=MIT"]) == 1
     assert "pattern 'zzz*' matches no source" in capsys.readouterr().err
-    assert main([str(sources["a"]), "--output-dir", out, "--validation-size", "5"]) == 1
+    assert corpus_main([str(sources["a"]), "--output-dir", out, "--validation-size", "5"]) == 1
     assert "no document left for the train split" in capsys.readouterr().err
     assert not Path(out).exists()  # nothing half-written
     bad_gz = tmp_path / "bad.gz"
     bad_gz.write_bytes(gzip.compress("한 줄\n".encode() * 1000)[:-30])
-    assert main([str(bad_gz), "--output-dir", out]) == 1
+    assert corpus_main([str(bad_gz), "--output-dir", out]) == 1
     assert f"{bad_gz}: read error" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        main([str(sources["a"]), "--output-dir", out, "--validation-size", "1", "--validation-fraction", "0.1"])
+        corpus_main([str(sources["a"]), "--output-dir", out, "--validation-size", "1", "--validation-fraction", "0.1"])
 
 
 def test_shards_and_row_groups_are_written_incrementally(tmp_path: Path) -> None:
@@ -220,7 +222,6 @@ def test_shards_and_row_groups_are_written_incrementally(tmp_path: Path) -> None
 def test_generator_based_builder_gives_the_same_rows(sources, tmp_path: Path) -> None:
     import datasets
 
-    from distilkobert.data.corpus import CorpusBuilder
 
     builder = CorpusBuilder(cache_dir=str(tmp_path / "cache"), sources=[str(p) for p in sources.values()],
                             split_long=30, validation_size=3)
@@ -238,16 +239,16 @@ def test_publish_version_then_read_it_back_as_a_hub_source(sources, tmp_path: Pa
     repo = unique_repo_id("corpus")
     base = [str(p) for p in sources.values()] + ["--output-dir", str(tmp_path / "c1"), "--validation-size", "2",
                                                  "--push-to-hub", repo]
-    assert main(base + ["--version", "v1"]) == 0
+    assert corpus_main(base + ["--version", "v1"]) == 0
     assert "tagged v1" in capsys.readouterr().out
     ds = datasets.load_dataset(repo, revision="v1")
     assert ds["validation"].num_rows == 2 and ds["train"].num_rows == 7  # no --split-long: 9 documents
-    assert main(base + ["--overwrite", "--version", "v1"]) == 1
+    assert corpus_main(base + ["--overwrite", "--version", "v1"]) == 1
     assert f"version 'v1' of dataset {repo} already exists" in capsys.readouterr().err
 
     # The published corpus as a Hub source (name:config:split:column), combined with a local file.
     out = tmp_path / "c2"
-    assert main([f"{repo}:default:train:text", str(sources["a"]), "--output-dir", str(out),
+    assert corpus_main([f"{repo}:default:train:text", str(sources["a"]), "--output-dir", str(out),
                  "--validation-fraction", "0", "--summary-json", str(tmp_path / "s.json")]) == 0
     summary = json.loads((tmp_path / "s.json").read_text())
     hub, local = summary["sources"]
@@ -255,7 +256,7 @@ def test_publish_version_then_read_it_back_as_a_hub_source(sources, tmp_path: Pa
     assert local["dropped"]["duplicate"] == 1 + sum(t in set(ds["train"]["text"]) for t in A_KEPT)
     assert sorted(load_texts(out)["train"]) == sorted(set(ds["train"]["text"]) | set(A_KEPT))
 
-    assert main([f"{repo}:train:nocolumn", "--output-dir", str(tmp_path / "c3")]) == 1
+    assert corpus_main([f"{repo}:train:nocolumn", "--output-dir", str(tmp_path / "c3")]) == 1
     assert "no column 'nocolumn'" in capsys.readouterr().err
 
 

@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from distilkobert.data import nsmc
-from distilkobert.data.nsmc import (NsmcFormatError, QuotingError, build_nsmc, carve_validation, main,
-                                    parse_nsmc_file, unquote_document)
+from distilkobert.data.cli import nsmc_main
+from distilkobert.data.nsmc import (NsmcFormatError, QuotingError, build_nsmc, carve_validation, parse_nsmc_file,
+                                    unquote_document)
+from distilkobert.data.nsmc_builder import NsmcBuilder
 
 
 def official_quote(review: str) -> str:
@@ -224,7 +226,7 @@ def test_build_writes_loadable_dataset_with_card(clean_files, tmp_path: Path, ca
 
     train, test = clean_files
     out = tmp_path / "nsmc"
-    code = main(["--train-file", str(train), "--test-file", str(test), "--validation-size", "4", "--seed", "3",
+    code = nsmc_main(["--train-file", str(train), "--test-file", str(test), "--validation-size", "4", "--seed", "3",
                  "--output-dir", str(out), "--summary-json", str(tmp_path / "summary.json")])
     assert code == 0
     printed = capsys.readouterr().out
@@ -255,7 +257,7 @@ def test_build_writes_loadable_dataset_with_card(clean_files, tmp_path: Path, ca
 
 def test_build_with_skip_and_no_test_file(dirty_train: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "nsmc"
-    code = main(["--train-file", str(dirty_train), "--validation-size", "2", "--on-bad-rows", "skip",
+    code = nsmc_main(["--train-file", str(dirty_train), "--validation-size", "2", "--on-bad-rows", "skip",
                  "--output-dir", str(out)])
     assert code == 0
     captured = capsys.readouterr()
@@ -271,27 +273,27 @@ def test_build_with_skip_and_no_test_file(dirty_train: Path, tmp_path: Path, cap
 
 
 def test_cli_errors_are_clear(dirty_train: Path, clean_files, tmp_path: Path, capsys) -> None:
-    assert main(["--train-file", str(dirty_train), "--output-dir", str(tmp_path / "a"),
+    assert nsmc_main(["--train-file", str(dirty_train), "--output-dir", str(tmp_path / "a"),
                  "--validation-size", "2"]) == 1
     err = capsys.readouterr().err
     assert f"{dirty_train}:5: expected 3 tab-separated fields" in err and "--on-bad-rows skip" in err
     assert not (tmp_path / "a").exists()
 
     # No network: a URL that cannot be fetched says which option takes a local file.
-    assert main(["--train-file", "http://127.0.0.1:9/ratings_train.txt", "--output-dir", str(tmp_path / "b")]) == 1
+    assert nsmc_main(["--train-file", "http://127.0.0.1:9/ratings_train.txt", "--output-dir", str(tmp_path / "b")]) == 1
     err = capsys.readouterr().err
     assert "could not download http://127.0.0.1:9/ratings_train.txt" in err and "--train-file PATH" in err
 
     train, test = clean_files
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "keep.txt").write_text("x")
-    assert main(["--train-file", str(train), "--test-file", str(test), "--validation-size", "2",
+    assert nsmc_main(["--train-file", str(train), "--test-file", str(test), "--validation-size", "2",
                  "--output-dir", str(tmp_path / "c")]) == 1
     assert "--overwrite" in capsys.readouterr().err
     assert (tmp_path / "c" / "keep.txt").exists()
 
     with pytest.raises(SystemExit) as info:
-        main(["--train-file", str(train), "--output-dir", str(tmp_path / "d"), "--push-to-hub", "x/y"])
+        nsmc_main(["--train-file", str(train), "--output-dir", str(tmp_path / "d"), "--push-to-hub", "x/y"])
     assert info.value.code == 2
 
 
@@ -307,7 +309,6 @@ def test_script_help_runs(repo_root: Path) -> None:
 def test_generator_based_builder_gives_the_same_rows(dirty_train: Path, clean_files, tmp_path: Path) -> None:
     import datasets
 
-    from distilkobert.data.nsmc import NsmcBuilder
 
     _, test = clean_files
     builder = NsmcBuilder(cache_dir=str(tmp_path / "cache"), train_file=str(dirty_train), test_file=str(test),
@@ -332,7 +333,7 @@ def test_publish_versions_and_load_from_local_hub(clean_files, tmp_path: Path, u
     out = tmp_path / "nsmc"
     base = ["--train-file", str(train), "--test-file", str(test), "--validation-size", "4", "--output-dir", str(out),
             "--push-to-hub", repo]
-    assert main(base + ["--version", "v1.0"]) == 0
+    assert nsmc_main(base + ["--version", "v1.0"]) == 0
     assert "tagged v1.0" in capsys.readouterr().out
     ds = datasets.load_dataset(repo, revision="v1.0")
     assert {s: ds[s].num_rows for s in ds} == {"train": 8, "validation": 4, "test": 5}
@@ -340,7 +341,7 @@ def test_publish_versions_and_load_from_local_hub(clean_files, tmp_path: Path, u
     assert [r["document"] for r in ds["test"]] == [r[1] for r in TEST_ROWS]
 
     # Re-publishing an existing version is refused, with a clear message and exit code 1.
-    assert main(base + ["--overwrite", "--seed", "9", "--version", "v1.0"]) == 1
+    assert nsmc_main(base + ["--overwrite", "--seed", "9", "--version", "v1.0"]) == 1
     err = capsys.readouterr().err
     assert f"version 'v1.0' of dataset {repo} already exists" in err and "Choose a new --version" in err
     assert "seed: 42;" in (out / "README.md").read_text(encoding="utf-8")  # refused before rebuilding (seed 9)

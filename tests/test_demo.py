@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from distilkobert.demo import split_real_nsmc
+from distilkobert.data.nsmc import split_real_nsmc
 from distilkobert.hub.server import HubServer
 
 

@@ -1,6 +1,6 @@
 """Dataset builders: NSMC (`nsmc`) and the pretraining corpus (`corpus`), written as parquet + dataset card.
 
-Import-light on purpose: `datasets` is only imported by the `*_builder` modules (the
-`GeneratorBasedBuilder` classes, reached lazily as `nsmc.NsmcBuilder` / `corpus.CorpusBuilder`), so that the
-commands can configure the Hub endpoint first.
+Per dataset: the domain logic (`nsmc`, `corpus`), the `datasets.GeneratorBasedBuilder` form (`nsmc_builder`,
+`corpus_builder`); shared by both: the cards (`cards`, templates in `distilkobert/resources/dataset_cards/`), the
+command line (`cli`), parquet writing (`parquet`), inputs (`sources`), output folders and publishing (`output`).
 """

@@ -13,31 +13,39 @@ per unique document) and, with `validation_size`, that many validation documents
 
 Split: with `validation_fraction` f a document is in `validation` iff its keyed hash < f * 2**64 (stable as
 the corpus grows); with `validation_size` N the N documents with the smallest keyed hashes are (exact count).
+
+The dataset card is rendered by `distilkobert.data.cards`; the command line is `distilkobert.data.cli`
+(`distilkobert dataset corpus`); the `datasets.GeneratorBasedBuilder` form is
+`distilkobert.data.corpus_builder.CorpusBuilder`. `datasets` reads HF_ENDPOINT when imported, so a command that
+reads Hub sources configures the endpoint before importing this module.
 """
 
 from __future__ import annotations
 
-import argparse
 import fnmatch
 import glob
 import hashlib
 import heapq
 import json
 import os
-import re
 import sys
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
+import datasets
+import pyarrow as pa
+
+from distilkobert.data.cards import render_corpus_card
 from distilkobert.data.cleaning import clean_text, pack_sentences
 from distilkobert.data.dedup import HashSet64
-from distilkobert.data.sources import SourceError, open_binary
+from distilkobert.data.output import check_output_dir, staged_output
+from distilkobert.data.parquet import SplitWriter, arrow_schema
+from distilkobert.data.sources import is_hub_dataset_spec, open_binary
 
 FEATURES: dict[str, Any] = {"text": {"dtype": "string", "_type": "Value"}}
 JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
-_HUB_SPEC_RE = re.compile(r"[^:\s]+(?::[^:\s]+)?:[^:\s]+:[^:\s]+")
 DROP_REASONS = ("invalid_utf8", "invalid_json", "missing_field", "empty", "too_short", "duplicate")
 MAX_REPORTED_PER_SOURCE = 20  # printed; all are counted, the first 100 kept for the card
 
@@ -126,7 +134,7 @@ def resolve_sources(specs: Sequence[str]) -> list[SourceSpec]:
                 raise CorpusError(f"source {spec!r}: the glob matches no file")
         elif os.path.isdir(spec):
             raise CorpusError(f"source {spec!r} is a folder; give files or a glob such as {spec.rstrip('/')}/*.gz")
-        elif _HUB_SPEC_RE.fullmatch(spec):
+        elif is_hub_dataset_spec(spec):
             parts = spec.split(":")
             name, config = parts[0], (parts[1] if len(parts) == 4 else None)
             resolved.append(SourceSpec(name=spec, kind="hub", given_as=spec, location=name, config=config,
@@ -243,8 +251,6 @@ def iter_json_lines(spec: SourceSpec, text_field: str) -> Iterator[RawItem]:
 
 def iter_hub_rows(spec: SourceSpec) -> Iterator[RawItem]:
     """Stream a Hub dataset split (the endpoint is HF_ENDPOINT, configured by the caller)."""
-    import datasets
-
     try:
         stream = datasets.load_dataset(spec.location, spec.config, split=spec.split, streaming=True)
         columns = list(stream.features) if stream.features is not None else None
@@ -306,11 +312,6 @@ def build_corpus(
 
     Raises `CorpusError` / `SourceError` / `OutputDirError` with a clear message.
     """
-    import pyarrow as pa
-
-    from distilkobert.data.output import check_output_dir, staged_output
-    from distilkobert.data.parquet import SplitWriter, arrow_schema
-
     if log is None:
         def log(message: str) -> None:
             print(message, file=sys.stderr)
@@ -427,213 +428,6 @@ def build_corpus(
             sources=all_stats, seed=seed, options=options, seconds=time.perf_counter() - started)
         card = render_corpus_card(result, {s: w.num_bytes for s, w in writers.items()},
                                   {s: len(f) for s, f in files.items()}, command or "(built from Python: build_corpus)",
-                                  version, description)
+                                  version, description, drop_reasons=DROP_REASONS)
         (staging / "README.md").write_text(card, encoding="utf-8")
     return result
-
-
-# ------------------------------------------------------------------------------------------------------- card
-
-def _card_licence(sources: Sequence[SourceStats]) -> str:
-    licences = {s.licence for s in sources}
-    if len(licences) == 1:
-        only = next(iter(licences))
-        if re.fullmatch(r"[a-z0-9][a-z0-9.\-]*", only):
-            return only
-    return "other"
-
-
-def render_corpus_card(result: CorpusBuildResult, num_bytes: dict[str, int], num_files: dict[str, int],
-                       command: str, version: str | None, description: str | None) -> str:
-    from distilkobert import __version__
-    from distilkobert.data.output import data_files_config, md_table, render_card
-
-    total_docs = sum(result.splits.values())
-    size = ("n<1K" if total_docs < 1000 else "1K<n<10K" if total_docs < 10_000 else "10K<n<100K"
-            if total_docs < 100_000 else "100K<n<1M" if total_docs < 1_000_000 else "1M<n<10M")
-    metadata: dict[str, Any] = {
-        "pretty_name": "DistilKoBERT pretraining corpus",
-        "language": ["ko"],
-        "license": _card_licence(result.sources),
-        "task_categories": ["fill-mask"],
-        "size_categories": [size],
-        "configs": data_files_config(list(result.splits)),
-        "dataset_info": {
-            "features": [{"name": "text", "dtype": "string"}],
-            "splits": [{"name": s, "num_bytes": num_bytes[s], "num_examples": n} for s, n in result.splits.items()],
-            "dataset_size": sum(num_bytes.values()),
-        },
-    }
-    source_rows = [[f"`{s.name}`", s.kind, s.licence, s.note or "", s.documents_read, s.documents_written,
-                    s.characters_written, s.train, s.validation] for s in result.sources]
-    drop_rows = [[f"`{s.name}`"] + [s.dropped[r] for r in DROP_REASONS] + [s.long_documents_split, s.chunks_from_split]
-                 for s in result.sources]
-    alter_rows = [[f"`{s.name}`", s.altered["nfc"], s.altered["control_chars"], s.altered["whitespace"]]
-                  for s in result.sources]
-    reported = [line for s in result.sources for line in s.reported]
-    reported_text = "None." if not reported else "\n".join(f"- `{line}`" for line in reported)
-    split_rows = [[s, n, result.characters[s], num_files[s]] for s, n in result.splits.items()]
-    opts = result.options
-    if opts["validation_size"] is not None:
-        split_rule = (f"`validation` holds the {opts['validation_size']:,} documents with the smallest keyed hash "
-                      "(exact count)")
-    else:
-        split_rule = (f"a document is in `validation` iff its keyed hash is below {opts['validation_fraction']} x "
-                      "2^64 (a fixed fraction, stable when the corpus grows)")
-    body = f"""
-# DistilKoBERT pretraining corpus
-
-{description or "Korean text for masked-language-model pretraining and distillation, one document per row."}
-Built by `distilkobert dataset corpus` (distilkobert {__version__}); plain parquet, feature `text` (string),
-loadable with `datasets.load_dataset(...)` without any loading script.
-
-## Sources and licences
-
-The licence of each source is as declared by whoever built the dataset (`--source-licence`; `unknown` when
-not declared). Check each source's terms before redistributing; this dataset inherits them.
-
-{md_table(["source", "kind", "licence", "note", "documents read", "rows written", "characters", "train", "validation"], source_rows)}
-
-## Splits
-
-{md_table(["split", "rows", "characters", "parquet files"], split_rows)}
-
-Keyed hash = 8-byte blake2b of the cleaned text, keyed by the seed ({result.seed}); {split_rule}.
-
-## Cleaning
-
-In order: Unicode NFC; control characters and invisible format characters (BOM, zero-width space, word
-joiner, bidi marks) removed; all whitespace collapsed to single spaces and stripped; documents empty after
-cleaning dropped; {"documents longer than " + format(opts["split_long"], ",") + " characters cut at sentence ends into chunks of at most that length (a longer single sentence stays whole); " if opts["split_long"] else ""}texts shorter
-than {opts["min_chars"]} characters dropped; exact duplicates (same keyed hash, across all sources) dropped, the
-first occurrence kept. Input format: {"blank-line-separated paragraphs" if opts["paragraphs"] else "one document per line"}
-for text files; JSON lines read the field `{opts["text_field"]}`. A line that is not valid UTF-8 (or JSON) is
-dropped and reported with file and line.
-
-Dropped, per source and reason (a cut long document counts as its chunks):
-
-{md_table(["source"] + list(DROP_REASONS) + ["long documents cut", "chunks from cuts"], drop_rows)}
-
-Altered by cleaning (documents a step changed, including some later dropped as empty, short or duplicate):
-
-{md_table(["source", "NFC changed", "control characters removed", "whitespace collapsed"], alter_rows)}
-
-Reported lines:
-
-{reported_text}
-
-## How it was built
-
-```
-{command}
-```
-
-Version: {version or "(not tagged)"}; seed: {result.seed}; options: `{json.dumps(opts)}`.
-"""
-    return render_card(metadata, body)
-
-
-# -------------------------------------------------------------------------------------------------------- CLI
-
-def format_summary(result: CorpusBuildResult) -> str:
-    lines = [f"Corpus build summary ({result.seconds:.1f} s)"]
-    for s in result.sources:
-        drops = ", ".join(f"{r} {n:,}" for r, n in s.dropped.items() if n) or "none"
-        lines.append(f"  {s.name} [{s.kind}, licence {s.licence}]: documents read {s.documents_read:,}, written "
-                     f"{s.documents_written:,} ({s.characters_written:,} characters; train {s.train:,}, validation "
-                     f"{s.validation:,}); dropped: {drops}"
-                     + (f"; long documents cut {s.long_documents_split:,} into {s.chunks_from_split:,} chunks"
-                        if s.long_documents_split else ""))
-    total = result.dropped
-    lines.append(f"  total: documents read {sum(s.documents_read for s in result.sources):,}; dropped "
-                 + (", ".join(f"{r} {n:,}" for r, n in total.items() if n) or "none"))
-    for split, n in result.splits.items():
-        lines.append(f"  {split}: {n:,} documents, {result.characters[split]:,} characters")
-    lines.append(f"  written to {result.output_dir}")
-    return "\n".join(lines)
-
-
-def build_arg_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="distilkobert dataset corpus",
-        description="Build the cleaned, deduplicated pretraining corpus (parquet train / validation + dataset card) "
-                    "from local files and Hub datasets in one streaming pass, and optionally publish it.",
-        epilog="Examples: SOURCE = corpus/*.gz | wiki.txt | docs.jsonl.gz | wikimedia/wikipedia:20231101.ko:train:text. "
-               "Licences: --source-licence 'boddari_*=CC BY 4.0' --source-licence 'nsmc_*=CC0-1.0' (a bare value "
-               "applies to every source). A Hub source is read from HF_ENDPOINT (default: the local server).",
-    )
-    p.add_argument("sources", nargs="+", metavar="SOURCE",
-                   help="text file or glob (plain or .gz), JSON lines file (.jsonl/.ndjson/.json[.gz]), or Hub "
-                        "dataset name[:config]:split:column")
-    p.add_argument("--output-dir", required=True, help="folder to write (parquet under data/ + README.md)")
-    p.add_argument("--overwrite", action="store_true", help="replace --output-dir if it exists and is not empty")
-    p.add_argument("--paragraphs", action="store_true",
-                   help="text files hold blank-line-separated paragraphs (default: one document per line)")
-    p.add_argument("--text-field", default="text", help="field of JSON lines records holding the text (default: text)")
-    p.add_argument("--min-chars", type=int, default=5,
-                   help="drop texts shorter than this many characters after cleaning (default: 5)")
-    p.add_argument("--split-long", type=int, default=0, metavar="N",
-                   help="cut documents longer than N characters at sentence ends into chunks of <= N (default: 0 = off)")
-    group = p.add_mutually_exclusive_group()
-    group.add_argument("--validation-fraction", type=float,
-                       help="fraction of documents (by keyed hash) in validation (default: 0.01; 0 = no validation)")
-    group.add_argument("--validation-size", type=int, help="exact number of validation documents (by keyed hash)")
-    p.add_argument("--seed", type=int, default=42, help="key of the hash that splits and deduplicates (default: 42)")
-    p.add_argument("--source-licence", "--source-license", action="append", default=[], metavar="[PATTERN=]LICENCE",
-                   help="licence of the sources matching PATTERN (fnmatch on path, file name or spec); repeatable; "
-                        "default: unknown")
-    p.add_argument("--source-note", action="append", default=[], metavar="[PATTERN=]TEXT",
-                   help="a note (origin, URL, description) for the matching sources in the card; repeatable")
-    p.add_argument("--description", help="first paragraph of the dataset card")
-    p.add_argument("--max-shard-mb", type=int, default=256, help="start a new parquet file after this many MB of text")
-    p.add_argument("--push-to-hub", metavar="REPO_ID", help="publish the folder as this dataset repo on the "
-                   "configured Hub (HF_ENDPOINT, default: the local server); needs --version")
-    p.add_argument("--version", help="version tag for the published commit; an existing tag is refused")
-    p.add_argument("--summary-json", metavar="PATH", help="also write the build summary as JSON to PATH")
-    return p
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`distilkobert dataset corpus ...`: 0 on success, 1 on a data/Hub error, 2 on a usage error."""
-    parser = build_arg_parser()
-    args = parser.parse_args(argv)
-    if args.push_to_hub and not args.version:
-        parser.error("--push-to-hub needs --version TAG")
-    if args.max_shard_mb < 1:
-        parser.error("--max-shard-mb must be >= 1")
-    needs_hub = bool(args.push_to_hub) or any(
-        _HUB_SPEC_RE.fullmatch(s) and not os.path.exists(s) and not glob.has_magic(s) for s in args.sources)
-    if needs_hub:
-        from distilkobert.data.output import prepare_hub
-
-        if not prepare_hub(args.push_to_hub, args.version):
-            return 1
-    from distilkobert.data.output import OutputDirError, command_line
-
-    try:
-        result = build_corpus(
-            args.sources, args.output_dir, paragraphs=args.paragraphs, text_field=args.text_field,
-            min_chars=args.min_chars, split_long=args.split_long, validation_fraction=args.validation_fraction,
-            validation_size=args.validation_size, seed=args.seed, licences=args.source_licence,
-            notes=args.source_note, overwrite=args.overwrite, version=args.version,
-            command=command_line("distilkobert dataset corpus", argv), description=args.description,
-            max_shard_bytes=args.max_shard_mb << 20)
-    except (CorpusError, SourceError, OutputDirError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    from distilkobert.data.output import report_and_publish
-
-    return report_and_publish(format_summary(result), result.to_dict(), output_dir=args.output_dir,
-                              summary_json=args.summary_json, repo_id=args.push_to_hub, version=args.version)
-
-
-def __getattr__(name: str) -> Any:
-    if name in ("CorpusBuilder", "CorpusConfig"):
-        from distilkobert.data import corpus_builder
-
-        return getattr(corpus_builder, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,6 @@
 """`CorpusBuilder`: the corpus build as a `datasets.GeneratorBasedBuilder`, for direct use from Python.
 
-    from distilkobert.data.corpus import CorpusBuilder
+    from distilkobert.data.corpus_builder import CorpusBuilder
     builder = CorpusBuilder(sources=["corpus/*.gz"], validation_size=1000, cache_dir="cache")
     builder.download_and_prepare()
     ds = builder.as_dataset()

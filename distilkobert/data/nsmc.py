@@ -5,23 +5,27 @@ header line). Every document that contains a double quote is CSV-quoted *twice* 
 with quoting and the split script quoted it again), so it is unquoted twice, each level validated; the
 result may itself begin and end with `"`, so "strip the outer quotes" would be wrong.
 
-`build_nsmc(...)` writes parquet splits + a dataset card that `datasets.load_dataset(folder)` loads;
-`main(argv)` is `distilkobert dataset nsmc` / `python dataset_scripts/nsmc.py`. `NsmcBuilder` (a
-`datasets.GeneratorBasedBuilder`) is importable from here too; it is loaded lazily so that importing this
-module does not import `datasets` before the Hub endpoint is configured.
+`build_nsmc(...)` writes parquet splits + a dataset card (`distilkobert.data.cards`) that
+`datasets.load_dataset(folder)` loads. The command line is `distilkobert.data.cli` (`distilkobert dataset nsmc`);
+the `datasets.GeneratorBasedBuilder` form is `distilkobert.data.nsmc_builder.NsmcBuilder`.
 """
 
 from __future__ import annotations
 
-import argparse
+import gzip
 import hashlib
 import os
 import re
-import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from distilkobert.data.cards import render_nsmc_card
+from distilkobert.data.output import check_output_dir, staged_output
+from distilkobert.data.parquet import arrow_schema
 from distilkobert.data.sources import SourceError, open_binary, sha256_of
 
 OFFICIAL_BASE_URL = "https://raw.githubusercontent.com/e9t/nsmc/master/"
@@ -36,6 +40,12 @@ FEATURES: dict[str, Any] = {
 }
 _LABEL_RE = re.compile(r"-?[0-9]+")
 ON_BAD_ROWS = ("error", "skip")
+CITATION = """@misc{park2016nsmc,
+  author       = {Lucy Park},
+  title        = {Naver Sentiment Movie Corpus v1.0},
+  year         = {2016},
+  howpublished = {\\url{https://github.com/e9t/nsmc}}
+}"""
 
 
 class NsmcFormatError(Exception):
@@ -287,114 +297,11 @@ def load_nsmc_splits(
 
 
 def _write_split(data_dir: Path, split: str, rows: Sequence[Row]) -> int:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from distilkobert.data.parquet import arrow_schema
-
     schema = arrow_schema(FEATURES, {"id": pa.string(), "document": pa.string(), "label": pa.int64()})
     columns = {"id": [r[0] for r in rows], "document": [r[1] for r in rows], "label": [r[2] for r in rows]}
     table = pa.table(columns, schema=schema)
     pq.write_table(table, data_dir / f"{split}-00000-of-00001.parquet", compression="zstd")
     return table.nbytes
-
-
-CITATION = """@misc{park2016nsmc,
-  author       = {Lucy Park},
-  title        = {Naver Sentiment Movie Corpus v1.0},
-  year         = {2016},
-  howpublished = {\\url{https://github.com/e9t/nsmc}}
-}"""
-
-
-def render_nsmc_card(result: NsmcBuildResult, num_bytes: dict[str, int], command: str,
-                     version: str | None, on_bad_rows: str) -> str:
-    from distilkobert import __version__
-    from distilkobert.data.output import data_files_config, md_table, render_card
-
-    metadata: dict[str, Any] = {
-        "pretty_name": "NSMC (Naver Sentiment Movie Corpus)",
-        "language": ["ko"],
-        "license": "cc0-1.0",
-        "task_categories": ["text-classification"],
-        "task_ids": ["sentiment-classification"],
-        "size_categories": ["100K<n<1M" if result.rows_read >= 100_000 else "n<1K" if result.rows_read < 1000
-                            else "1K<n<10K" if result.rows_read < 10_000 else "10K<n<100K"],
-        "configs": data_files_config(list(result.splits)),
-        "dataset_info": {
-            "features": [
-                {"name": "id", "dtype": "string"},
-                {"name": "document", "dtype": "string"},
-                {"name": "label", "dtype": {"class_label": {"names": {str(i): n for i, n in enumerate(LABEL_NAMES)}}}},
-            ],
-            "splits": [{"name": s, "num_bytes": num_bytes[s], "num_examples": n} for s, n in result.splits.items()],
-            "dataset_size": sum(num_bytes.values()),
-        },
-    }
-    split_rows = [[s, n, result.split_labels[s]["negative"], result.split_labels[s]["positive"]]
-                  for s, n in result.splits.items()]
-    file_rows = [[f"`{f.file}`", f.sha256 or "(URL)", f.rows_read, f.rows_kept, f.empties, f.unquoted,
-                  len(f.skipped)] for f in result.files]
-    skipped = result.skipped
-    skipped_text = "None." if not skipped else "\n".join(f"- `{b}`" for b in skipped[:200]) + (
-        f"\n- ... and {len(skipped) - 200} more" if len(skipped) > 200 else "")
-    has_test = "test" in result.splits
-    body = f"""
-# NSMC: Naver Sentiment Movie Corpus
-
-Movie reviews from Naver Movies, each labelled `negative` (rating 1-4) or `positive` (rating 9-10).
-Built by `distilkobert dataset nsmc` (distilkobert {__version__}) from the official files; loads with
-`datasets.load_dataset(...)` from plain parquet, no loading script.
-
-- **Source:** https://github.com/e9t/nsmc (`ratings_train.txt`, `ratings_test.txt`), by Lucy Park.
-- **Licence:** CC0 1.0 (public domain dedication), as the original.
-- **Features:** `id` (string, the review id), `document` (string, the review; may be empty),
-  `label` (`ClassLabel`: 0 = `negative`, 1 = `positive`).
-
-## Splits
-
-{md_table(["split", "rows", "negative", "positive"], split_rows)}
-
-`validation` has {result.splits.get("validation", 0):,} rows carved from the official training file,
-stratified by label: each label gets its share of the size (largest-remainder rounding) and, within a label,
-the rows with the smallest `sha256(f"{{seed}}\\0{{id}}")` are taken (seed {result.seed}). The split therefore
-depends only on ids, labels, seed and size. {"`test` is the official test file, untouched." if has_test else
-"**No test split:** no test file was given to this build."} NSMC has no official validation split; select
-checkpoints on `validation`, never on `test`.
-
-## Format and parsing rules
-
-The official files are UTF-8, tab-separated, with the header `id<TAB>document<TAB>label`, one row per line.
-Every document containing a double quote is CSV-quoted **twice** in the official files (the crawl's file was
-written with quoting and the split script quoted it again). Each such field was unquoted twice, checking at
-each level that it is a valid quoted field (enclosed in `"`, inner quotes doubled); the result is the original
-review, which may itself begin and end with `"` (so outer quotes are never simply stripped). Empty documents
-are kept as empty strings. A row with the wrong number of fields, invalid UTF-8, an empty id, a non-integer or
-out-of-range label, invalid quoting, or an id already seen (in either file) is a bad row: the build stops
-naming file and line, or with `--on-bad-rows skip` it is skipped and listed below. This build used
-`--on-bad-rows {on_bad_rows}`.
-
-{md_table(["file", "sha256", "rows read", "rows kept", "empty documents", "unquoted documents", "skipped"], file_rows)}
-
-Skipped rows:
-
-{skipped_text}
-
-## How it was built
-
-```
-{command}
-```
-
-Version: {version or "(not tagged)"}; seed: {result.seed}; validation size: {result.validation_size:,}.
-
-## Citation
-
-```bibtex
-{CITATION}
-```
-"""
-    return render_card(metadata, body)
 
 
 def build_nsmc(
@@ -413,8 +320,6 @@ def build_nsmc(
 
     Raises `NsmcFormatError`, `SourceError`, `OutputDirError` or `ValueError` with a clear message.
     """
-    from distilkobert.data.output import check_output_dir, staged_output
-
     check_output_dir(output_dir, overwrite)
     splits, stats = load_nsmc_splits(train_file, test_file, validation_size=validation_size, seed=seed,
                                      on_bad_rows=on_bad_rows)
@@ -427,99 +332,32 @@ def build_nsmc(
         data_dir.mkdir()
         num_bytes = {s: _write_split(data_dir, s, rows) for s, rows in splits.items()}
         card = render_nsmc_card(result, num_bytes, command or "(built from Python: build_nsmc)", version,
-                                on_bad_rows)
+                                on_bad_rows, label_names=LABEL_NAMES, citation=CITATION)
         (staging / "README.md").write_text(card, encoding="utf-8")
     return result
 
 
-def format_summary(result: NsmcBuildResult) -> str:
-    lines = ["NSMC build summary"]
-    for f in result.files:
-        lines.append(f"  {f.file}: rows read {f.rows_read:,}, kept {f.rows_kept:,}, empty documents "
-                     f"{f.empties:,}, unquoted {f.unquoted:,}, skipped {len(f.skipped):,}; labels "
-                     + ", ".join(f"{k} {v:,}" for k, v in f.labels.items()))
-    lines.append(f"  rows read: {result.rows_read:,}   empty documents: {result.empties:,}   "
-                 f"unquoted: {result.unquoted:,}   skipped: {len(result.skipped):,}")
-    for split, n in result.splits.items():
-        labels = ", ".join(f"{k} {v:,}" for k, v in result.split_labels[split].items())
-        lines.append(f"  {split}: {n:,} rows ({labels})")
-    for bad in result.skipped[:50]:
-        lines.append(f"  skipped {bad}")
-    if len(result.skipped) > 50:
-        lines.append(f"  ... {len(result.skipped) - 50} more skipped rows (all listed in the dataset card)")
-    lines.append(f"  written to {result.output_dir}")
-    return "\n".join(lines)
+def split_real_nsmc(source: str | os.PathLike, out_dir: str | os.PathLike,
+                    test_size: int = 10_000) -> tuple[Path, Path]:
+    """Split an NSMC-format file without a test split into train / test files in the official format, byte for byte.
 
-
-def build_arg_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="distilkobert dataset nsmc",
-        description="Build the NSMC dataset (train / validation / test parquet + dataset card) from the official "
-                    "files, parsed exactly (double CSV unquoting), and optionally publish it with a version tag.",
-        epilog="With neither --train-file nor --test-file the official files are downloaded from "
-               f"{OFFICIAL_BASE_URL}. With --train-file but no --test-file there is NO test split (a warning is "
-               "printed). Output loads with datasets.load_dataset(OUTPUT_DIR).",
-    )
-    p.add_argument("--train-file", help="ratings_train.txt: local path (plain or .gz) or URL "
-                                        "(default: the official URL)")
-    p.add_argument("--test-file", help="ratings_test.txt: local path (plain or .gz) or URL (default: the official "
-                                       "URL when --train-file is not given either)")
-    p.add_argument("--validation-size", type=int, default=5000,
-                   help="rows carved from train into validation, stratified by label; 0 = no validation split "
-                        "(default: 5000)")
-    p.add_argument("--seed", type=int, default=42, help="seed of the deterministic validation carve (default: 42)")
-    p.add_argument("--on-bad-rows", choices=ON_BAD_ROWS, default="error",
-                   help="error: stop at the first bad row, naming file and line (default); skip: leave bad rows "
-                        "out and report each by line and reason")
-    p.add_argument("--output-dir", required=True, help="folder to write (parquet under data/ + README.md)")
-    p.add_argument("--overwrite", action="store_true", help="replace --output-dir if it exists and is not empty")
-    p.add_argument("--push-to-hub", metavar="REPO_ID", help="publish the folder as this dataset repo on the "
-                   "configured Hub (HF_ENDPOINT, default: the local server); needs --version")
-    p.add_argument("--version", help="version tag for the published commit (e.g. v1.0); an existing tag is refused")
-    p.add_argument("--summary-json", metavar="PATH", help="also write the build summary as JSON to PATH")
-    return p
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`distilkobert dataset nsmc ...`: returns 0 on success, 1 on a data/Hub error, 2 on a usage error."""
-    parser = build_arg_parser()
-    args = parser.parse_args(argv)
-    if args.push_to_hub and not args.version:
-        parser.error("--push-to-hub needs --version TAG")
-    if args.validation_size < 0:
-        parser.error("--validation-size must be >= 0")
-    if args.push_to_hub:
-        from distilkobert.data.output import prepare_hub
-
-        if not prepare_hub(args.push_to_hub, args.version):
-            return 1
-    if args.train_file is not None and args.test_file is None:
-        print("warning: --train-file given without --test-file: the dataset will have NO test split "
-              "(train and validation only). Pass --test-file ratings_test.txt for the official test split.",
-              file=sys.stderr)
-    from distilkobert.data.output import OutputDirError, command_line
-
-    try:
-        result = build_nsmc(args.output_dir, args.train_file, args.test_file,
-                            validation_size=args.validation_size, seed=args.seed, on_bad_rows=args.on_bad_rows,
-                            overwrite=args.overwrite, version=args.version,
-                            command=command_line("distilkobert dataset nsmc", argv))
-    except (NsmcFormatError, SourceError, OutputDirError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    from distilkobert.data.output import report_and_publish
-
-    return report_and_publish(format_summary(result), result.to_dict(), output_dir=args.output_dir,
-                              summary_json=args.summary_json, repo_id=args.push_to_hub, version=args.version)
-
-
-def __getattr__(name: str) -> Any:
-    if name in ("NsmcBuilder", "NsmcConfig"):
-        from distilkobert.data import nsmc_builder
-
-        return getattr(nsmc_builder, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    The 'test' rows are chosen by a hash of their id (deterministic, about `test_size` rows), so they are never
+    seen by training or model selection. Returns the paths of `nsmc_train.tsv` and `nsmc_test.tsv` in `out_dir`.
+    """
+    source, out_dir = Path(source), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    train_path, test_path = out_dir / "nsmc_train.tsv", out_dir / "nsmc_test.tsv"
+    opener = gzip.open if source.suffix == ".gz" else open
+    with opener(source, "rt", encoding="utf-8", newline="") as f:
+        lines = f.readlines()
+    header, rows = lines[0], lines[1:]
+    threshold = test_size / max(len(rows), 1)
+    with open(train_path, "w", encoding="utf-8", newline="") as tr, open(test_path, "w", encoding="utf-8",
+                                                                           newline="") as te:
+        tr.write(header)
+        te.write(header)
+        for line in rows:
+            key = line.split("\t", 1)[0].encode("utf-8")
+            h = int.from_bytes(hashlib.sha256(b"nsmc-test\0" + key).digest()[:8], "big") / 2**64
+            (te if h < threshold else tr).write(line)
+    return train_path, test_path

@@ -1,6 +1,6 @@
 """`NsmcBuilder`: the NSMC build as a `datasets.GeneratorBasedBuilder`, for direct use from Python.
 
-    from distilkobert.data.nsmc import NsmcBuilder
+    from distilkobert.data.nsmc_builder import NsmcBuilder
     builder = NsmcBuilder(train_file="ratings_train.txt", test_file="ratings_test.txt", validation_size=5000)
     builder.download_and_prepare()
     ds = builder.as_dataset()
@@ -16,7 +16,7 @@ from typing import Any, Iterator, Optional
 
 import datasets
 
-from distilkobert.data.nsmc import LABEL_NAMES, CITATION, load_nsmc_splits
+from distilkobert.data.nsmc import CITATION, LABEL_NAMES, load_nsmc_splits
 
 
 @dataclass

@@ -9,12 +9,14 @@ import gzip
 import hashlib
 import io
 import os
+import re
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import BinaryIO
 
 GZIP_MAGIC = b"\x1f\x8b"
+_HUB_DATASET_SPEC = re.compile(r"[^:\s]+(?::[^:\s]+)?:[^:\s]+:[^:\s]+")
 
 
 class SourceError(Exception):
@@ -23,6 +25,11 @@ class SourceError(Exception):
 
 def is_url(location: str | os.PathLike) -> bool:
     return str(location).startswith(("http://", "https://"))
+
+
+def is_hub_dataset_spec(spec: str) -> bool:
+    """Is `spec` shaped like a Hub dataset source `name[:config]:split:column`? (A local file wins if it exists.)"""
+    return bool(_HUB_DATASET_SPEC.fullmatch(spec))
 
 
 def _maybe_gunzip(raw: BinaryIO) -> BinaryIO:
