@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 
@@ -106,26 +104,3 @@ def test_publish_gives_up_on_permanent_errors(tmp_path):
         assert not is_transient(err.value)
     assert is_transient(ConnectionRefusedError())
 
-
-def test_configure_hub_environment_starts_a_local_server(tmp_path):
-    code = ("import os, sys\n"
-            "from distilkobert.hub.endpoint import configure_hub_environment\n"
-            "url = configure_hub_environment()\n"
-            "assert os.environ['HF_ENDPOINT'] == url and os.environ['HF_HUB_DISABLE_XET'] == '1'\n"
-            "from huggingface_hub import HfApi\n"
-            "api = HfApi()\n"
-            "api.create_repo('me/x', exist_ok=True)\n"
-            "print(url, api.whoami()['name'], os.environ['HF_TOKEN'] != '')\n")
-    env = {k: v for k, v in os.environ.items() if k not in ("HF_ENDPOINT", "HF_TOKEN")}
-    env["DISTILKOBERT_HUB_DIR"] = str(tmp_path / "hubdir")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
-    assert out.returncode == 0, out.stderr
-    url, user, has_token = out.stdout.split()
-    assert url.startswith("http://127.0.0.1:") and user == "local" and has_token == "True"
-    assert (tmp_path / "hubdir" / "repos" / "models" / "me" / "x" / "repo.json").exists()
-    # With HF_ENDPOINT set, it is used as is and no server is started.
-    env["HF_ENDPOINT"] = "http://127.0.0.1:9"
-    out = subprocess.run([sys.executable, "-c", "from distilkobert.hub.endpoint import configure_hub_environment "
-                          "as c, local_server as s; print(c(), s())"], capture_output=True, text=True, env=env,
-                         timeout=60)
-    assert out.stdout.split() == ["http://127.0.0.1:9", "None"]

@@ -120,30 +120,36 @@ def is_hub_repo_id(name: str) -> bool:
             and "--" not in name and ".." not in name and not name.endswith(".git"))
 
 
-def resolve_model_reference(name: str, what: str = "model") -> Path | str:
-    """A model / tokenizer / dataset reference -> the local folder (a Path) or the Hub repo id (a str).
+def resolve_model_reference(name: str, what: str = "model", allow_file: bool = False) -> Path | str:
+    """A model / tokenizer (/ dataset) reference -> the local folder (a Path) or the Hub repo id (a str).
 
-    Raises :class:`ModelReferenceError` (one line, naming ``what``) for a file, or for a name that is neither an
-    existing folder nor a valid Hub id, such as ``./missing`` or ``/data/models/x``. No network access.
+    Raises :class:`ModelReferenceError` (one line, naming ``what``, e.g. ``--teacher_name_or_path``) for a name
+    that is neither an existing folder nor a valid Hub id, such as ``./missing`` or ``/data/models/x``, and for a
+    file unless ``allow_file`` (a dataset may be one file). No network access.
     """
     path = Path(str(name)).expanduser()
-    if path.is_dir():
+    if path.is_dir() or (allow_file and path.exists()):
         return path
     if path.exists():
         raise ModelReferenceError(f"{what} {name}: is a file, not a folder (and not a Hub id)")
     looks_like_path = str(name).startswith((".", "/", "~")) or "\\" in str(name)
     if looks_like_path or not is_hub_repo_id(str(name)):
-        raise ModelReferenceError(f"{what} {name}: no such folder, and not a Hub id (namespace/name)")
+        place = "file or folder" if allow_file else "folder"
+        raise ModelReferenceError(f"{what} {name}: no such {place}, and not a Hub id (namespace/name)")
     return str(name)
 
 
 def require_hub(repo_id: str | None, what: str, repo_type: str = "model") -> None:
     """Fail fast, in one line, when ``repo_id`` is a Hub repo and the Hub endpoint cannot be reached.
 
-    Nothing to check for None, a local folder, or offline mode (``HF_HUB_OFFLINE=1``: the clients then use
-    their cache and say themselves what is missing). ``what`` names the argument, e.g. ``--teacher_name_or_path``.
+    Nothing to check for None, a local path, or offline mode (``HF_HUB_OFFLINE=1``: the clients then use their
+    cache and say themselves what is missing). ``what`` names the argument, e.g. ``--teacher_name_or_path``.
+    A name that is neither a local path nor a Hub id raises :class:`ModelReferenceError` (see
+    :func:`resolve_model_reference`); an unreachable endpoint raises :class:`HubUnreachableError`.
     """
-    if not repo_id or Path(str(repo_id)).expanduser().exists():
+    if not repo_id:
+        return
+    if isinstance(resolve_model_reference(repo_id, what, allow_file=repo_type == "dataset"), Path):
         return
     if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE:
         return

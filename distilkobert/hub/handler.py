@@ -46,6 +46,8 @@ XET_MESSAGE = ("This local Hub does not implement the Xet storage protocol. Set 
                "environment before importing huggingface_hub so that uploads use the classic LFS protocol.")
 _PREFIX = {"model": "", "dataset": "datasets/"}
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_DIGITS = re.compile(r"^[0-9]{1,19}$")
+_DISCONNECTS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
 OPEN_MODE_USER = "local"
 
 
@@ -74,7 +76,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         self._handle("DELETE")
 
     @property
-    def hub(self) -> "HubServer":
+    def hub(self) -> HubServer:
         return self.server.hub  # type: ignore[attr-defined]
 
     def _handle(self, method: str) -> None:
@@ -85,17 +87,39 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             self.query = parse_qs(split.query, keep_blank_values=True)
             # Split the raw path before unquoting: a revision like "v1%2Fx" stays one segment.
             self.segments = [unquote(s) for s in split.path.split("/")[1:]]
+            self._check_headers()
             self.user = self._authenticate()
             self._route(method)
         except HubError as e:
-            self._error(e)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
+            self._answer_error(e)
+        except _DISCONNECTS as e:
+            self._disconnected(e)
         except Exception as e:  # a bug must not kill the server: answer 500 and log it
             logger.exception("internal error on %s %s", method, self.path)
-            self._error(HubError(500, f"Internal server error: {type(e).__name__}: {e}"))
+            self._answer_error(HubError(500, f"Internal server error: {type(e).__name__}: {e}"))
         finally:
-            self._finish_body()
+            if not self.close_connection:
+                self._finish_body()
+
+    def _answer_error(self, e: HubError) -> None:
+        try:
+            self._error(e)
+        except _DISCONNECTS as exc:  # the client left before reading the error
+            self._disconnected(exc)
+
+    def _disconnected(self, exc: BaseException) -> None:
+        """A client that closes its connection early is normal (a cancelled download): one log line."""
+        self.close_connection = True
+        logger.warning("client %s disconnected during %s %s: %s", self.client_address[0], self.command,
+                       self.path[:200], type(exc).__name__)
+
+    def _check_headers(self) -> None:
+        """Reject a malformed Content-Length with 400 before any route reads the body (which it could not frame)."""
+        lengths = self.headers.get_all("Content-Length") or []
+        if lengths and (len(set(v.strip() for v in lengths)) != 1 or not _DIGITS.match(lengths[0].strip())):
+            self.close_connection = True  # the body cannot be framed: the connection cannot be reused
+            raise HubError(400, f"Invalid Content-Length {', '.join(lengths)!r}: expected one non-negative integer",
+                           "BadRequest")
 
     def _finish_body(self) -> None:
         """Consume what the handler did not read, or close the connection if that is too much."""
@@ -111,11 +135,10 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             return self._body
         chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
         length = self.headers.get("Content-Length")
-        try:
-            n = int(length) if length is not None else None
-        except ValueError:
+        if length is not None and not _DIGITS.match(length.strip()):
             self.close_connection = True
-            raise HubError(400, "Invalid Content-Length") from None
+            raise HubError(400, f"Invalid Content-Length {length!r}", "BadRequest")
+        n = int(length) if length is not None else None
         if n is None and not chunked:
             if strict:
                 self._body = BodyReader(self.rfile, 0, False, limit)
@@ -212,18 +235,26 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             raise HubError(401, "Authentication required: pass a token (HF_TOKEN or token=) to write to this Hub")
         return self.user
 
+    def _can_see(self, meta: dict) -> bool:
+        """Public repos are visible to all; a private one to whoever may write its namespace (and its creator)."""
+        if not meta.get("private") or not self.hub.tokens:
+            return True
+        return self.user == meta.get("owner") or self.hub.may_write(self.user, meta["id"].split("/")[0])
+
     def _visible_repo(self, repo_type: str, repo_id: str) -> tuple[RepoRef, dict]:
         repo = self.hub.storage.repo(repo_type, repo_id)
         meta = self.hub.storage.repo_meta(repo)
-        if meta is None or (meta.get("private") and self.hub.tokens and self.user != meta.get("owner")):
+        if meta is None or not self._can_see(meta):
             raise repo_not_found(repo_id)
         return repo, meta
 
     def _writable_repo(self, repo_type: str, repo_id: str) -> tuple[RepoRef, dict]:
+        """Like the Hub, write access follows the namespace: the user's own, or an organisation it belongs to."""
         user = self._require_user()
         repo, meta = self._visible_repo(repo_type, repo_id)
-        if self.hub.tokens and user not in (meta.get("owner"), repo.namespace):
-            raise HubError(403, f"User {user!r} has no write access to {repo_id}")
+        if not self.hub.may_write(user, repo.namespace):
+            raise HubError(403, f"User {user!r} has no write access to {repo_id}: users write only in their own "
+                                "namespace and their organisations", "NamespaceForbidden")
         return repo, meta
 
     # ------------------------------------------------------------ routing
@@ -304,7 +335,9 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         if self.user is None:
             raise HubError(401, "Invalid credentials in Authorization header")
         self._json({"type": "user", "id": self.user, "name": self.user, "fullname": self.user, "email": None,
-                    "emailVerified": False, "isPro": False, "canPay": False, "periodEnd": None, "orgs": [],
+                    "emailVerified": False, "isPro": False, "canPay": False, "periodEnd": None,
+                    "orgs": [{"type": "org", "name": org, "fullname": org, "roleInOrg": "write"}
+                             for org in self.hub.orgs_of(self.user)],
                     "auth": {"type": "access_token",
                              "accessToken": {"displayName": f"{self.user}-local", "role": "write",
                                              "createdAt": "2024-01-01T00:00:00.000Z"}}})
@@ -339,9 +372,9 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         if body.get("visibility") is not None:
             private = body["visibility"] == "private"
         repo = self.hub.storage.repo(repo_type, repo_id)
-        if self.hub.tokens and repo.namespace != user and repo.namespace not in self.hub.open_namespaces \
-                and not self.hub.any_namespace:
-            raise HubError(403, f"User {user!r} cannot create repos in namespace {repo.namespace!r}")
+        if not self.hub.may_write(user, repo.namespace):
+            raise HubError(403, f"User {user!r} cannot create repos in namespace {repo.namespace!r}: users create "
+                                "repos only in their own namespace and their organisations", "NamespaceForbidden")
         url = self._url(repo_type, repo.repo_id)
         try:
             self.hub.storage.create_repo(repo, owner=user, private=bool(private))
@@ -376,7 +409,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         search = (self.query.get("search") or [""])[0]
         out = []
         for meta in self.hub.storage.list_repos(repo_type):
-            if meta.get("private") and self.hub.tokens and self.user != meta.get("owner"):
+            if not self._can_see(meta):
                 continue
             rid = meta["id"]
             if (author and rid.split("/")[0] != author) or (search and search not in rid):

@@ -29,6 +29,8 @@ class BodyReader:
             size = int(line.split(b";")[0].strip(), 16)
         except ValueError:
             raise HubError(400, "Malformed chunked request body") from None
+        if size < 0:
+            raise HubError(400, "Malformed chunked request body: negative chunk size")
         if size == 0:
             while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                 pass  # trailers
@@ -109,7 +111,9 @@ class BodyReader:
 
 def parse_range(header: str, size: int) -> tuple[int, int] | None:
     """``bytes=a-b`` / ``bytes=a-`` / ``bytes=-n`` -> inclusive (start, end); None when not satisfiable."""
-    m = re.fullmatch(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*", header)
+    # ASCII digits only, at most 19 (an int64): Python's int() also takes other scripts' digits and refuses
+    # strings over 4300 digits with a ValueError.
+    m = re.fullmatch(r"\s*bytes\s*=\s*([0-9]{0,19})\s*-\s*([0-9]{0,19})\s*", header)
     if not m or (m.group(1) == "" and m.group(2) == ""):
         return None
     if m.group(1) == "":

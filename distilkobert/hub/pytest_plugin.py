@@ -3,7 +3,7 @@
 Loaded from ``tests/conftest.py`` (``pytest_plugins = ["distilkobert.hub.pytest_plugin"]``). At
 ``pytest_configure`` (before test modules are collected, hence before they import huggingface_hub, datasets
 or transformers) it starts a :class:`HubServer` on a free port in a temporary dir, with one user
-``test-user`` and a random token, and exports HF_ENDPOINT, HF_TOKEN, HF_HUB_DISABLE_XET=1 and a temporary
+``test-user`` (member of the organisation ``test-org``) and a random token, and exports HF_ENDPOINT, HF_TOKEN, HF_HUB_DISABLE_XET=1 and a temporary
 HF_HOME (plus the caches under it). Subprocesses started by tests inherit these variables.
 
 Fixtures: ``local_hub`` (``.url``, ``.token``, ``.user``, ``.data_dir``, ``.server``), ``hub_api`` (an
@@ -28,6 +28,7 @@ import pytest
 from distilkobert.hub.server import HubServer
 
 TEST_USER = "test-user"
+TEST_ORG = "test-org"
 _ENV_KEYS = ("HF_ENDPOINT", "HF_TOKEN", "HF_HUB_DISABLE_XET", "HF_HOME", "HF_HUB_CACHE", "HF_DATASETS_CACHE",
              "HF_XET_CACHE", "HF_ASSETS_CACHE", "HF_HUB_DISABLE_TELEMETRY", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE",
              "TRANSFORMERS_OFFLINE", "HF_TOKEN_PATH")
@@ -70,7 +71,8 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     root = Path(tempfile.mkdtemp(prefix="distilkobert-test-hub-"))
     token = "hf_test_" + secrets.token_hex(16)
-    server = HubServer(root / "hub", tokens={TEST_USER: token}).start()
+    # Like the Hub, a user writes only in its own namespace and its organisations: test repos go to TEST_ORG.
+    server = HubServer(root / "hub", tokens={TEST_USER: token}, orgs={TEST_ORG: [TEST_USER]}).start()
     saved = {k: os.environ.get(k) for k in _ENV_KEYS}
     hf_home = root / "hf_home"
     os.environ.update({
@@ -120,7 +122,7 @@ def hub_api(local_hub: LocalHub):
 @pytest.fixture
 def unique_repo_id():
     """Factory: ``unique_repo_id("prefix") -> "test-org/prefix-<random>"`` (a fresh repo name per call)."""
-    def make(prefix: str = "repo", namespace: str = "test-org") -> str:
+    def make(prefix: str = "repo", namespace: str = TEST_ORG) -> str:
         return f"{namespace}/{prefix}-{uuid.uuid4().hex[:10]}"
 
     return make

@@ -28,9 +28,10 @@ import shutil
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any
 
 REPO_TYPES = ("model", "dataset")
 CHUNK = 1024 * 1024
@@ -326,6 +327,45 @@ class Storage:
 
     def read_blob(self, sha256: str) -> bytes:
         return self.blob_path(sha256).read_bytes()
+
+    def collect_garbage(self, grace_seconds: float = 3600.0) -> dict[str, int]:
+        """Delete blobs that no commit of any repo references, and leftover temporary files.
+
+        A commit interrupted by kill -9 (or an LFS upload never committed) leaves such blobs behind. Only files
+        older than ``grace_seconds`` go: another server process over the same data dir may be between an
+        upload and its commit. Returns counts: ``blobs``, ``blob_bytes``, ``tmp_files``, ``kept``.
+        """
+        referenced: set[str] = set()
+        for record_path in self.repos.glob("*/*/*/commits/*.json"):
+            try:
+                files = json.loads(record_path.read_text("utf-8"))["files"]
+            except (OSError, ValueError, KeyError, TypeError):
+                # An unreadable record: keep every blob rather than risk deleting one it references.
+                return {"blobs": 0, "blob_bytes": 0, "tmp_files": 0, "kept": -1}
+            referenced.update(e["sha256"] for e in files.values())
+        cutoff = time.time() - grace_seconds
+        counts = {"blobs": 0, "blob_bytes": 0, "tmp_files": 0, "kept": 0}
+        for blob in self.blobs.glob("*/*/*"):
+            if blob.name in referenced:
+                counts["kept"] += 1
+                continue
+            if not _HEX64.match(blob.name):
+                continue  # not a blob this storage wrote: leave it alone
+            with contextlib.suppress(OSError):
+                st = blob.stat()
+                if st.st_mtime < cutoff:
+                    blob.unlink()
+                    counts["blobs"] += 1
+                    counts["blob_bytes"] += st.st_size
+        for leftover in self.tmp.iterdir():
+            with contextlib.suppress(OSError):
+                if leftover.lstat().st_mtime < cutoff:
+                    if leftover.is_dir() and not leftover.is_symlink():
+                        shutil.rmtree(leftover)
+                    else:
+                        leftover.unlink()
+                    counts["tmp_files"] += 1
+        return counts
 
     # ---------------------------------------------------------------- repos
     def repo(self, repo_type: str, repo_id: str) -> RepoRef:
