@@ -43,7 +43,7 @@ def test_model_and_tokenizer_from_pretrained_at_tag(hub_api, unique_repo_id, tmp
     hub_api.upload_folder(folder_path=tmp_path / "v2", repo_id=repo, commit_message="v2")
 
     loaded = AutoModel.from_pretrained(repo, revision="v1.0")
-    for (name, p1), (_, pl) in zip(v1.state_dict().items(), loaded.state_dict().items()):
+    for (name, p1), (_, pl) in zip(v1.state_dict().items(), loaded.state_dict().items(), strict=True):
         assert torch.equal(p1, pl), name
     latest = AutoModel.from_pretrained(repo)
     assert torch.equal(latest.embeddings.word_embeddings.weight, v2.embeddings.word_embeddings.weight)

@@ -3,8 +3,9 @@
 Loaded from ``tests/conftest.py`` (``pytest_plugins = ["distilkobert.hub.pytest_plugin"]``). At
 ``pytest_configure`` (before test modules are collected, hence before they import huggingface_hub, datasets
 or transformers) it starts a :class:`HubServer` on a free port in a temporary dir, with one user
-``test-user`` (member of the organisation ``test-org``) and a random token, and exports HF_ENDPOINT, HF_TOKEN, HF_HUB_DISABLE_XET=1 and a temporary
-HF_HOME (plus the caches under it). Subprocesses started by tests inherit these variables.
+``test-user`` (member of the organisation ``test-org``) and a random token, and exports HF_ENDPOINT,
+HF_TOKEN, HF_HUB_DISABLE_XET=1 and a temporary HF_HOME (plus the caches under it). Subprocesses started by
+tests inherit these variables.
 
 Fixtures: ``local_hub`` (``.url``, ``.token``, ``.user``, ``.data_dir``, ``.server``), ``hub_api`` (an
 ``HfApi`` for it) and ``unique_repo_id`` (``unique_repo_id("prefix") -> "test-org/prefix-<random>"``).
