@@ -1,0 +1,154 @@
+"""Batched, streaming prediction: records in, one JSON line per record out, in input order.
+
+Every input row gives exactly one output row ``{"line", "id"?, "label", "score", "gold"?}``. A row that was
+not classified (empty text, unreadable line) keeps its position with ``"label": null, "score": null`` and an
+``"error"`` saying why; unreadable rows are also reported on stderr with their line number and counted in
+the summary, never dropped. Only ``batch_size`` records are held in memory at a time.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Protocol, Sequence, TextIO
+
+from tqdm import tqdm
+
+from .errors import ServingError
+from .inputs import EMPTY, Record
+
+MAX_REPORTED = 20  # unreadable rows listed one by one on stderr; the rest are counted
+
+
+class Classifier(Protocol):
+    id2label: dict[int, str]
+    truncated: int
+
+    def predict(self, texts: Sequence[str]) -> list[dict[str, Any]]: ...
+
+
+@dataclass
+class PredictSummary:
+    """What a prediction run did with every input row."""
+
+    rows: int = 0
+    predicted: int = 0
+    empty: int = 0
+    unreadable: int = 0
+    unreadable_lines: list[int] = field(default_factory=list)
+    truncated: int = 0
+    labels: Counter = field(default_factory=Counter)
+    gold_rows: int = 0
+    gold_correct: int = 0
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.gold_correct / self.gold_rows if self.gold_rows else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows, "predicted": self.predicted, "empty": self.empty, "unreadable": self.unreadable,
+                "unreadable_lines": self.unreadable_lines, "truncated": self.truncated, "labels": dict(self.labels),
+                "gold_rows": self.gold_rows, "accuracy": self.accuracy}
+
+
+def _batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    iterator = iter(records)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+def _gold_name(gold: Any, id2label: dict[int, str]) -> Any:
+    """The input's label as a label name when it is a class index (NSMC's 0 / 1), else as given."""
+    if isinstance(gold, int) and not isinstance(gold, bool) and gold in id2label:
+        return id2label[gold]
+    return gold
+
+
+def predict_records(classifier: Classifier, records: Iterable[Record], *, batch_size: int = 32,
+                    summary: PredictSummary | None = None, source: str = "input",
+                    warn: TextIO | None = None) -> Iterator[dict[str, Any]]:
+    """Yield one output row per record, in order, classifying the readable ones ``batch_size`` at a time."""
+    summary = summary if summary is not None else PredictSummary()
+    warn = warn or sys.stderr
+    truncated_before = classifier.truncated
+    for batch in _batches(records, batch_size):
+        predictions = iter(classifier.predict([r.text for r in batch if r.ok]))
+        for record in batch:
+            summary.rows += 1
+            row: dict[str, Any] = {"line": record.line}
+            if record.id is not None:
+                row["id"] = record.id
+            if record.ok:
+                row.update(next(predictions))
+                summary.predicted += 1
+                summary.labels[row["label"]] += 1
+            else:
+                row.update(label=None, score=None, error=record.error)
+                if record.error == EMPTY:
+                    summary.empty += 1
+                else:
+                    summary.unreadable += 1
+                    if len(summary.unreadable_lines) < MAX_REPORTED:
+                        summary.unreadable_lines.append(record.line)
+                        print(f"{source}:{record.line}: {record.error} (kept in the output with label null)",
+                              file=warn)
+            if record.gold is not None:
+                gold = _gold_name(record.gold, classifier.id2label)
+                row["gold"] = gold
+                if record.ok:
+                    summary.gold_rows += 1
+                    summary.gold_correct += gold == row["label"]
+            yield row
+        summary.truncated = classifier.truncated - truncated_before
+
+
+def run_predict(classifier: Classifier, records: Iterable[Record], output: str | os.PathLike, *,
+                batch_size: int = 32, progress: bool = True, source: str = "input") -> PredictSummary:
+    """Write the predictions of ``records`` to ``output`` (jsonl; "-" = stdout) and return the summary.
+
+    The file is written under a temporary name and renamed at the end, so a failed run leaves no output
+    that looks complete. An input without a single row is an error.
+    """
+    summary = PredictSummary()
+    to_stdout = str(output) == "-"
+    out_path = Path(output)
+    tmp_path = out_path.with_name(out_path.name + ".partial")
+    handle: TextIO = sys.stdout if to_stdout else open(tmp_path, "w", encoding="utf-8")
+    try:
+        rows = predict_records(classifier, records, batch_size=batch_size, summary=summary, source=source)
+        with tqdm(rows, desc="predict", unit=" rows", file=sys.stderr, disable=not progress, mininterval=1.0) as bar:
+            for row in bar:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        if summary.rows == 0:
+            raise ServingError(f"--input {source}: empty input (no rows to classify)")
+    except BaseException:
+        if not to_stdout:
+            handle.close()
+            tmp_path.unlink(missing_ok=True)
+        raise
+    if not to_stdout:
+        handle.close()
+        os.replace(tmp_path, out_path)
+    return summary
+
+
+def format_summary(summary: PredictSummary, output: str) -> str:
+    parts = [f"{summary.rows:,} rows -> {output}: {summary.predicted:,} classified "
+             f"({', '.join(f'{k} {v:,}' for k, v in sorted(summary.labels.items())) or 'none'})"]
+    if summary.empty:
+        parts.append(f"{summary.empty:,} empty (label null)")
+    if summary.unreadable:
+        shown = ", ".join(map(str, summary.unreadable_lines))
+        more = "" if summary.unreadable <= len(summary.unreadable_lines) else ", ..."
+        parts.append(f"{summary.unreadable:,} unreadable (label null; lines {shown}{more})")
+    if summary.truncated:
+        parts.append(f"{summary.truncated:,} texts cut at the model's maximum length")
+    if summary.accuracy is not None:
+        parts.append(f"accuracy against the input's labels {100 * summary.accuracy:.2f}% "
+                     f"({summary.gold_correct:,}/{summary.gold_rows:,})")
+    return "; ".join(parts)

@@ -1,0 +1,186 @@
+"""Publish a fine-tuned Korean sentiment classifier as a versioned text-classification model repo.
+
+:func:`publish_classifier` stages a copy of the model folder (the folder itself is only read): the weights,
+``config.json`` with ``id2label`` {0: negative, 1: positive} / ``label2id``, the fast tokenizer (and any other
+tokenizer files), the results JSON when given, and a model card with ``pipeline_tag: text-classification``,
+Korean widget examples and, when results are given, the model-index and results table written by
+:func:`distilkobert.model_card.apply_eval_results`. The card is validated before anything is uploaded; the
+upload is :func:`distilkobert.hub.publish.publish_folder` (tag ``version``, refused when it exists).
+
+Call :func:`distilkobert.hub.endpoint.configure_hub_environment` before importing Hugging Face libraries, as
+for every publishing command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from distilkobert.hub.publish import PublishResult, publish_folder
+from distilkobert.model_card import apply_eval_results, validate_model_card
+
+from .classifier import check_classifier_folder
+from .errors import ServingError
+
+ID2LABEL = {0: "negative", 1: "positive"}
+LABEL2ID = {name: i for i, name in ID2LABEL.items()}
+# Korean reviews for the Hub's inference widget (written for the project): clearly positive and negative ones.
+WIDGET_TEXTS = (
+    "이 영화 정말 재미있었어요. 배우들의 연기가 훌륭했다.",
+    "시간 낭비였다. 스토리가 너무 뻔하고 지루했음",
+    "음악이 좋아서 끝까지 봤습니다. 다음 편도 기대됩니다!",
+    "최악의 결말... 다시는 안 본다ㅠㅠ",
+    "가족과 함께 보기 좋은 따뜻한 영화 👍",
+)
+WEIGHT_SUFFIXES = (".safetensors", ".bin")
+SKIPPED_FILES = {"training_args.bin", "README.md", "optimizer.pt", "scheduler.pt", "rng_state.pth",
+                 "trainer_state.json"}
+RESULTS_FILE = "nsmc_results.json"
+
+CARD_BODY = """
+# {title}
+
+A Korean sentiment classifier ({architecture}, {n_layers} layers) fine-tuned on NSMC (Naver movie reviews):
+each text gets the label `negative` or `positive` and the softmax probability of that label.
+Published with the distilkobert project tooling.
+
+- **Labels:** `0` = `negative`, `1` = `positive` (`config.json`: `id2label` / `label2id`)
+- **Language:** Korean (`ko`)
+- **Base model:** {base_model}
+- **Tokenizer:** the exact fast KoBERT-format tokenizer (`tokenizer.json`, no remote code)
+
+## Results
+
+{results_text}
+
+## How to use
+
+```python
+from transformers import pipeline
+
+classifier = pipeline("sentiment-analysis", model="{repo_id}"{revision_arg})
+classifier(["이 영화 정말 재미있었어요.", "시간 낭비였다"])
+# [{{'label': 'positive', 'score': ...}}, {{'label': 'negative', 'score': ...}}]
+```
+
+A file of texts (one per line, NSMC `.tsv` or `.jsonl`; streamed, batched), and a faster CPU copy with ONNX
+Runtime (optionally int8), with the `distilkobert` package:
+
+```bash
+distilkobert predict --model {repo_id}{revision_flag} --input reviews.txt --output predictions.jsonl
+distilkobert export --model {repo_id}{revision_flag} --output-dir onnx --quantize int8
+distilkobert predict --model onnx --backend onnx --onnx-file model.int8.onnx --input reviews.txt --output p.jsonl
+```
+
+## Limitations
+
+- Trained on movie reviews: other domains (products, news, dialogue) may be classified less well.
+- Two labels only: neutral or mixed texts still get `negative` or `positive`.
+- **The padding id is 1, not 0**: build attention masks with the tokenizer, never from `input_ids == 0`.
+- Texts longer than the model's maximum length ({max_length} tokens) are cut.
+"""
+
+
+def _model_type_tags(config: Mapping[str, Any]) -> list[str]:
+    model_type = str(config.get("model_type") or "")
+    return [model_type] if model_type else []
+
+
+def render_classifier_card(config: Mapping[str, Any], *, repo_id: str, version: str | None,
+                           results: Mapping[str, Any] | None = None, base_model: str | None = None,
+                           datasets: list[str] | None = None) -> str:
+    """The README.md of a published classifier, validated (raises ``ModelCardError`` when invalid)."""
+    meta: dict[str, Any] = {
+        "language": ["ko"],
+        "license": "apache-2.0",
+        "library_name": "transformers",
+        "pipeline_tag": "text-classification",
+        "tags": ["korean", "sentiment-analysis", "text-classification", "nsmc", *_model_type_tags(config)],
+    }
+    if datasets:
+        meta["datasets"] = list(datasets)
+    if base_model:
+        meta["base_model"] = base_model
+    meta["widget"] = [{"text": text} for text in WIDGET_TEXTS]
+    n_layers = config.get("n_layers") or config.get("num_hidden_layers") or "?"
+    architecture = (config.get("architectures") or ["?"])[0]
+    body = CARD_BODY.format(
+        title=repo_id.split("/")[-1], architecture=architecture, n_layers=n_layers,
+        base_model=f"`{base_model}`" if base_model else "not recorded", repo_id=repo_id,
+        revision_arg=f', revision="{version}"' if version else "",
+        revision_flag=f" --revision {version}" if version else "",
+        max_length=config.get("max_position_embeddings", "?"),
+        results_text="Test-split results of this model are in the table below." if results else
+        "No evaluation results were recorded with this version.")
+    dumped = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000)
+    text = f"---\n{dumped}---\n{body}"
+    if results:
+        text = apply_eval_results(text, dict(results), repo_id=repo_id)
+    validate_model_card(text)
+    return text
+
+
+def _dataset_ids(results: Mapping[str, Any] | None) -> list[str]:
+    """The Hub dataset repo of the results (``dataset.name`` or ``dataset_name``), when it is a repo id."""
+    if not results:
+        return []
+    dataset = results.get("dataset")
+    name = dataset.get("name") if isinstance(dataset, Mapping) else dataset or results.get("dataset_name")
+    if isinstance(name, str) and name.count("/") == 1 and not Path(name).expanduser().exists():
+        return [name]
+    return []
+
+
+def stage_classifier(model_dir: str | os.PathLike, staging: Path) -> dict[str, Any]:
+    """Copy the publishable files of ``model_dir`` into ``staging`` with the label names set; returns the config."""
+    folder = Path(model_dir)
+    config = check_classifier_folder(folder)
+    if not (folder / "tokenizer.json").is_file():
+        raise ServingError(f"{folder}: no tokenizer.json: the published classifier needs the fast tokenizer "
+                           "(build it with `distilkobert tokenizer build` and copy it into the folder)")
+    n_labels = len(config.get("id2label") or {}) or config.get("num_labels") or 2
+    if n_labels != 2:
+        raise ServingError(f"{folder / 'config.json'}: {n_labels} labels; a sentiment classifier has 2 "
+                           "(negative, positive)")
+    files = [f for f in sorted(folder.iterdir()) if f.is_file() and f.name not in SKIPPED_FILES]
+    weights = [f for f in files if f.suffix in WEIGHT_SUFFIXES]
+    if not weights:
+        raise ServingError(f"{folder}: no weights (*.safetensors or *.bin)")
+    if any(f.suffix == ".safetensors" for f in weights):  # the same weights twice: publish safetensors only
+        files = [f for f in files if f.suffix != ".bin"]
+    for f in files:
+        shutil.copy2(f, staging / f.name)
+    config = dict(config, id2label={str(k): v for k, v in ID2LABEL.items()}, label2id=dict(LABEL2ID))
+    (staging / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return config
+
+
+def publish_classifier(model_dir: str | os.PathLike, repo_id: str, version: str,
+                       results: Mapping[str, Any] | None = None, *, base_model: str | None = None,
+                       token: str | None = None, endpoint: str | None = None) -> PublishResult:
+    """Publish the fine-tuned 2-label classifier in ``model_dir`` to ``repo_id``, tagged ``version``.
+
+    ``results`` (optional) is the NSMC result of this model in any layout ``distilkobert.model_card`` reads:
+    ``eval_nsmc.py``'s ``nsmc_results.json``, or a flat ``{"model": ..., "dataset": {"name", "revision",
+    "split"}, "metrics": {"accuracy", "f1_macro"}}`` (fractions); it fills the card's model-index and results
+    table and is uploaded as ``nsmc_results.json``. ``base_model``: the encoder's Hub repo id, for the card.
+    Raises :class:`ServingError` for a folder that is not a 2-label classifier with its fast tokenizer,
+    ``VersionExistsError`` when the tag exists.
+    """
+    with tempfile.TemporaryDirectory(prefix="distilkobert-classifier-") as tmp:
+        staging = Path(tmp)
+        config = stage_classifier(model_dir, staging)
+        card = render_classifier_card(config, repo_id=repo_id, version=version, results=results,
+                                      base_model=base_model, datasets=_dataset_ids(results))
+        (staging / "README.md").write_text(card, encoding="utf-8")
+        if results:
+            (staging / RESULTS_FILE).write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n",
+                                                encoding="utf-8")
+        return publish_folder(staging, repo_id, version=version, token=token, endpoint=endpoint,
+                              commit_message=f"Publish {version}: Korean sentiment classifier")

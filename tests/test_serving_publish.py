@@ -1,0 +1,116 @@
+"""The published sentiment classifier: a versioned text-classification repo that `pipeline` and the widget use.
+
+A tiny DistilBertForSequenceClassification with a KoBERT-format vocabulary trained on the project's demo corpus
+is published to the local Hub at a version tag; `pipeline("sentiment-analysis", model=repo, revision=tag)`
+must give negative / positive labels with the same scores as the local folder, and the card must pass both our
+validation and the Hub's /api/validate-yaml.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from distilkobert.serving.errors import ServingError
+from distilkobert.serving.testing import build_classifier
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEMO = REPO_ROOT / "demo_data"
+VERSION = "v1"
+RESULTS = {"model": "test-org/distilkobert", "dataset": {"name": "test-org/nsmc", "revision": "v1", "split": "test"},
+           "metrics": {"accuracy": 0.8765, "f1_macro": 0.8712}}
+TEXTS = ["이 영화 정말 재미있었어요.", "시간 낭비였다ㅠㅠ", "음악이 좋아서 끝까지 봤습니다 👍", "별로"]
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    from distilkobert.tokenization import train_vocabulary
+
+    root = tmp_path_factory.mktemp("publish")
+    tok_dir = train_vocabulary([DEMO / "corpus" / "reviews_style.txt"], 600, root / "tokenizer")
+    return build_classifier(root / "model", Path(tok_dir or root / "tokenizer"), kind="distilbert", seed=3)
+
+
+@pytest.fixture(scope="module")
+def published(model_dir, local_hub):
+    import uuid
+
+    from distilkobert.serving.publish import publish_classifier
+
+    before = sorted(p.name for p in model_dir.iterdir())
+    repo_id = f"test-org/distilkobert-nsmc-{uuid.uuid4().hex[:8]}"
+    result = publish_classifier(model_dir, repo_id, VERSION, RESULTS, base_model="test-org/distilkobert")
+    assert sorted(p.name for p in model_dir.iterdir()) == before  # the model folder is only read
+    assert result.tag == VERSION and result.repo_id == repo_id
+    return repo_id
+
+
+def test_pipeline_from_the_hub_gives_sentiment_labels_and_scores(published, model_dir):
+    from transformers import pipeline
+
+    from distilkobert.serving.classifier import TorchClassifier
+
+    classifier = pipeline("sentiment-analysis", model=published, revision=VERSION)
+    assert classifier.tokenizer.is_fast and classifier.tokenizer.pad_token_id == 1
+    assert classifier.model.config.id2label == {0: "negative", 1: "positive"}
+    assert classifier.model.config.label2id == {"negative": 0, "positive": 1}
+    hub = classifier(TEXTS)
+    local = TorchClassifier.from_pretrained(model_dir).predict(TEXTS)
+    assert [p["label"] for p in hub] == [p["label"] for p in local]
+    for h, loc in zip(hub, local):
+        assert h["label"] in ("negative", "positive") and 0.5 <= h["score"] <= 1.0
+        assert h["score"] == pytest.approx(loc["score"], abs=1e-6)
+
+
+def test_card_widget_and_model_index_validate(published, hub_api):
+    from huggingface_hub import ModelCard, hf_hub_download
+
+    from distilkobert.model_card import validate_model_card
+    from distilkobert.serving.publish import WIDGET_TEXTS
+
+    card = ModelCard(Path(hf_hub_download(published, "README.md", revision=VERSION)).read_text(encoding="utf-8"))
+    card.validate()  # the Hub's own /api/validate-yaml
+    validate_model_card(str(card))
+    data = card.data
+    assert data.pipeline_tag == "text-classification" and data.language == ["ko"]
+    assert data.library_name == "transformers" and data.base_model == "test-org/distilkobert"
+    assert [w["text"] for w in data.widget] == list(WIDGET_TEXTS)
+    assert all("[MASK]" not in w["text"] and any("가" <= c <= "힣" for c in w["text"]) for w in data.widget)
+    assert "test-org/nsmc" in data.datasets
+    metrics = {r.metric_type: r.metric_value for r in data.eval_results}
+    assert metrics == {"accuracy": pytest.approx(0.8765), "f1": pytest.approx(0.8712)}
+    assert all(r.task_type == "text-classification" and r.dataset_split == "test" for r in data.eval_results)
+    assert f'revision="{VERSION}"' in card.text and "87.65" in card.text
+    files = {f.rfilename for f in hub_api.model_info(published, revision=VERSION).siblings}
+    assert {"config.json", "model.safetensors", "tokenizer.json", "README.md", "nsmc_results.json"} <= files
+    results = json.loads(Path(hf_hub_download(published, "nsmc_results.json", revision=VERSION)).read_text())
+    assert results == RESULTS
+
+
+def test_existing_version_is_refused(published, model_dir):
+    from distilkobert.hub.publish import VersionExistsError
+    from distilkobert.serving.publish import publish_classifier
+
+    with pytest.raises(VersionExistsError, match=VERSION):
+        publish_classifier(model_dir, published, VERSION)
+
+
+def test_folder_without_fast_tokenizer_or_head_is_refused(model_dir, tmp_path):
+    import shutil
+
+    from distilkobert.serving.publish import publish_classifier
+
+    no_fast = tmp_path / "no-fast"
+    shutil.copytree(model_dir, no_fast)
+    (no_fast / "tokenizer.json").unlink()
+    with pytest.raises(ServingError, match=r"no-fast: no tokenizer.json"):
+        publish_classifier(no_fast, "test-org/never-created", VERSION)
+    no_head = tmp_path / "no-head"
+    shutil.copytree(model_dir, no_head)
+    config = json.loads((no_head / "config.json").read_text())
+    config["architectures"] = ["DistilBertForMaskedLM"]
+    (no_head / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ServingError, match=r"no-head/config.json: .* no sequence-classification head"):
+        publish_classifier(no_head, "test-org/never-created", VERSION)
