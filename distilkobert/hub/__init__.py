@@ -1,7 +1,8 @@
 """The local Hugging Face Hub-compatible server and the helpers that publish to a Hub.
 
 - ``server.HubServer`` / ``distilkobert hub serve``: the stdlib-only server (``storage`` holds its data).
-- ``endpoint.configure_hub_environment()``: point the HF clients at HF_ENDPOINT or an in-process local Hub.
+- ``endpoint.configure_hub_environment()``: the endpoint policy (HF_ENDPOINT, else the in-process local Hub when
+  asked for, else huggingface.co); ``endpoint.require_hub()`` / ``resolve_model_reference()``: one-line failures.
 - ``publish.publish_folder()``: upload a folder as an immutable, tagged version (with retries).
 - ``pytest_plugin``: a local Hub for the test session.
 
