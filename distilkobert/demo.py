@@ -25,11 +25,11 @@ from typing import Callable, Iterator, Sequence
 
 from distilkobert.data.nsmc import split_real_nsmc
 
+# The demo's inputs live in the checkout, not in the package: its texts (demo_data/) and its recipes (recipes/).
+# These are the defaults of --demo-data-dir / --recipes-dir; an installed package is pointed at a checkout.
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_DATA = REPO_ROOT / "demo_data"
 RECIPES = REPO_ROOT / "recipes"
-# Files of a training output folder that are not part of the published model.
-PUBLISH_IGNORE = ["checkpoint-*", "checkpoint-*/**", "runs/**", "*.tmp"]
 
 
 class StageError(RuntimeError):
@@ -45,6 +45,8 @@ class DemoConfig:
     quick: bool
     seeds: list[int]
     timings: dict[str, float] = field(default_factory=dict)
+    demo_data: Path = DEMO_DATA
+    recipes: Path = RECIPES
 
     def repo(self, name: str) -> str:
         return f"{self.org}/{name}"
@@ -83,10 +85,10 @@ def demo_inputs(cfg: DemoConfig) -> dict:
     """Where the raw data of this run comes from: the texts shipped in demo_data/, or --data-dir."""
     if cfg.data_dir is None:
         return {
-            "nsmc_train": DEMO_DATA / "reviews.tsv",
-            "nsmc_test": DEMO_DATA / "reviews_test.tsv",
+            "nsmc_train": cfg.demo_data / "reviews.tsv",
+            "nsmc_test": cfg.demo_data / "reviews_test.tsv",
             "validation_size": 300,
-            "corpus": sorted(str(p) for p in (DEMO_DATA / "corpus").glob("*.txt")),
+            "corpus": sorted(str(p) for p in (cfg.demo_data / "corpus").glob("*.txt")),
             "corpus_licence": ["CC0-1.0"],
             "kobert": None,
             "vocab_size": 2000,
@@ -170,14 +172,14 @@ def run_demo(cfg: DemoConfig) -> dict:
     with stage(cfg, 4, total, "train the 12-layer teacher (MLM), distil the 3-layer student, and its ablation",
                "see the training log above; `python train_distill.py recipes/demo.yaml --help` lists the options"):
         call("python train_distill.py", train_cli.main, [
-            str(RECIPES / "demo-teacher.yaml"), "--tokenizer_name_or_path", str(tokenizer_dir),
+            str(cfg.recipes / "demo-teacher.yaml"), "--tokenizer_name_or_path", str(tokenizer_dir),
             *data_args, "--output_dir", str(teacher_dir), "--version", v, *quick])
         call("python train_distill.py", train_cli.main, [
-            str(RECIPES / "demo.yaml"), "--teacher_name_or_path", str(teacher_dir),
+            str(cfg.recipes / "demo.yaml"), "--teacher_name_or_path", str(teacher_dir),
             *data_args, "--output_dir", str(student_dir), "--version", v, *quick])
         # The ablation: the same student, initialised from the same teacher layers, trained without the teacher.
         call("python train_distill.py", train_cli.main, [
-            str(RECIPES / "demo.yaml"), "--teacher_name_or_path", str(teacher_dir),
+            str(cfg.recipes / "demo.yaml"), "--teacher_name_or_path", str(teacher_dir),
             "--alpha_ce", "0", "--alpha_cos", "0", "--alpha_mse", "0", "--alpha_mlm", "1",
             *data_args, "--output_dir", str(ablation_dir), "--save_strategy", "no", *quick])
         held_out = {name: json.loads((d / "distillation_info.json").read_text(encoding="utf-8"))["held_out"]
@@ -257,8 +259,7 @@ def publish_and_reload(cfg: DemoConfig, models: dict[str, Path]) -> dict:
     import torch
     from transformers import AutoModel, AutoTokenizer, pipeline
 
-    from distilkobert.hub.publish import publish_folder
-
+    from distilkobert.hub.publish import publish_model_folder
     from distilkobert.model_card import write_model_card
 
     published: dict[str, dict] = {}
@@ -266,8 +267,7 @@ def publish_and_reload(cfg: DemoConfig, models: dict[str, Path]) -> dict:
     for repo_id, folder in models.items():
         point_teacher_at_hub(folder, local_to_repo, cfg.version)
         write_model_card(folder, repo_id=repo_id)  # the card names the repo it is published to
-        res = publish_folder(folder, repo_id, version=cfg.version, ignore_patterns=PUBLISH_IGNORE,
-                             commit_message=f"Publish {folder.name} {cfg.version}")
+        res = publish_model_folder(folder, repo_id, cfg.version)
         print(f"published {repo_id}@{cfg.version} (commit {res.commit_sha[:10]}) at {res.url}")
         tokenizer = AutoTokenizer.from_pretrained(repo_id, revision=cfg.version)
         model = AutoModel.from_pretrained(repo_id, revision=cfg.version)
@@ -302,11 +302,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44], help="fine-tuning seeds of the evaluation")
     p.add_argument("--quick", action="store_true",
                    help="a shortened run (few steps, small evaluation) used by the end-to-end test")
+    p.add_argument("--demo-data-dir", type=Path, default=DEMO_DATA,
+                   help="the demo's texts: reviews.tsv, reviews_test.tsv, corpus/*.txt (default: the checkout's "
+                        "demo_data/)")
+    p.add_argument("--recipes-dir", type=Path, default=RECIPES,
+                   help="the folder holding demo-teacher.yaml and demo.yaml (default: the checkout's recipes/)")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    for flag, folder in (("--recipes-dir", args.recipes_dir),) + (
+            (("--demo-data-dir", args.demo_data_dir),) if not args.data_dir else ()):
+        if not folder.is_dir():
+            print(f"distilkobert demo: {flag} {folder}: no such folder (the demo's inputs are in the project's "
+                  f"checkout; pass {flag} pointing into one)", file=sys.stderr)
+            return 2
     out = Path(args.output_dir).resolve()
     marker = out / ".distilkobert-demo"
     if out.exists():
@@ -318,7 +329,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.mkdir(parents=True)
     marker.write_text("written by `distilkobert demo`; replaced at each run\n", encoding="utf-8")
     cfg = DemoConfig(output_dir=out, data_dir=Path(args.data_dir).resolve() if args.data_dir else None,
-                     org=args.org, version=args.version, quick=args.quick, seeds=args.seeds)
+                     org=args.org, version=args.version, quick=args.quick, seeds=args.seeds,
+                     demo_data=args.demo_data_dir.resolve(), recipes=args.recipes_dir.resolve())
     start = time.perf_counter()
     try:
         run_demo(cfg)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from distilkobert.distill.hub import CheckpointPushCallback
+from distilkobert.distill.publishing import CheckpointPushCallback
 
 
 def test_checkpoint_push_survives_hub_outage(tmp_path, caplog):

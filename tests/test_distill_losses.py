@@ -9,7 +9,7 @@ import torch
 
 from distilkobert.distill.losses import (LossConfig, cosine_loss_sum, count_items, distillation_losses, kl_and_mlm_sums,
                                          kl_loss_sum, mlm_loss_sum, mse_loss_sum, parse_layer_map)
-from distilkobert.distill.student import Teacher, build_student, enable_positional_forward
+from distilkobert.distill.student import Teacher, build_student, enable_row_gathered_forward
 from distilkobert.distill.testing import tiny_bert_teacher
 
 
@@ -125,7 +125,7 @@ def models():
         for p in student.parameters():
             p.add_(torch.randn_like(p) * 0.05)
     student.eval()
-    enable_positional_forward(student)
+    enable_row_gathered_forward(student)
     g = torch.Generator().manual_seed(5)
     ids = torch.randint(5, vocab, (3, 10), generator=g)
     attn = torch.ones_like(ids)
@@ -180,7 +180,7 @@ def test_mlm_only_without_teacher(models):
 
 def test_heldout_evaluation_is_deterministic(models):
     from distilkobert.distill.collator import DistillationCollator
-    from distilkobert.distill.evaluate import heldout_mlm
+    from distilkobert.distill.heldout_mlm import heldout_mlm
 
     _, student, _ = models
     g = torch.Generator().manual_seed(9)

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from distilkobert.distill.losses import LossConfig, count_items, distillation_losses
-from distilkobert.distill.student import Teacher, build_student, enable_positional_forward
+from distilkobert.distill.student import Teacher, build_student, enable_row_gathered_forward
 from distilkobert.distill.testing import build_wordpiece_tokenizer, tiny_bert_teacher, write_corpus_dataset
 
 CORPUS = Path(__file__).parent / "data" / "distill_corpus.txt"
@@ -92,7 +92,7 @@ def test_gradient_accumulation_equals_large_batch(tmp_path):
 
     # reference: one SGD step on the full batch of 32, by hand
     ref = copy.deepcopy(base)
-    enable_positional_forward(ref)
+    enable_row_gathered_forward(ref)
     full = coll(feats)
     loss = distillation_losses(ref, teacher, full, cfg, count_items([full], "all"))["loss"]
     loss.backward()
@@ -109,7 +109,7 @@ def test_gradient_accumulation_equals_large_batch(tmp_path):
 
     # the naive per-micro-batch mean (what Trainer does for a custom loss without the fix) differs measurably
     naive = copy.deepcopy(base)
-    enable_positional_forward(naive)
+    enable_row_gathered_forward(naive)
     for h in halves:
         (distillation_losses(naive, teacher, h, cfg, count_items([h], "all"))["loss"] / 2).backward()
     diff = max((p.grad - q.grad).abs().max().item() for p, q in zip(naive.parameters(), ref.parameters())

@@ -1,15 +1,34 @@
-"""Teacher loading and student construction (DistilBERT or BERT) with teacher-layer initialisation."""
+"""Teacher loading and student construction (DistilBERT or BERT) with teacher-layer initialisation.
+
+`count_parameters` is re-exported from `distilkobert.model_size` for the callers that import it from here.
+"""
 
 from __future__ import annotations
 
 import logging
+import types
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import torch
 from torch import nn
+from transformers import (
+    AutoConfig,
+    AutoModel,
+    AutoModelForMaskedLM,
+    BertConfig,
+    BertForMaskedLM,
+    DistilBertConfig,
+    DistilBertForMaskedLM,
+)
+
+from distilkobert.model_size import count_parameters
 
 logger = logging.getLogger(__name__)
+
+__all__ = ["BERT_TO_DISTILBERT_LAYER", "Teacher", "load_teacher", "encoder_of", "mlm_head_of",
+           "distilbert_config_from_teacher", "build_student", "count_parameters", "select_rows",
+           "enable_row_gathered_forward", "disable_row_gathered_forward"]
 
 # BERT layer sub-module -> DistilBERT layer sub-module (weights and biases copied as they are)
 BERT_TO_DISTILBERT_LAYER = {
@@ -40,8 +59,6 @@ class Teacher:
 
 def load_teacher(name_or_path: str, revision: str | None = None) -> Teacher:
     """Load a masked-LM teacher; an encoder-only checkpoint loads without head (has_mlm_head=False)."""
-    from transformers import AutoConfig, AutoModel, AutoModelForMaskedLM
-
     config = AutoConfig.from_pretrained(name_or_path, revision=revision)
     if getattr(config, "model_type", None) != "bert":
         raise ValueError(f"teacher {name_or_path}: only BERT-family teachers are supported (model_type "
@@ -84,9 +101,9 @@ def _copy_linear_like(dst: nn.Module, src: nn.Module) -> None:
             dst.bias.copy_(src.bias)
 
 
-def distilbert_config_from_teacher(teacher_config, n_layers: int, vocab_size: int, overrides: dict[str, Any]):
-    from transformers import DistilBertConfig
-
+def distilbert_config_from_teacher(teacher_config, n_layers: int, vocab_size: int,
+                                   overrides: dict[str, Any]) -> DistilBertConfig:
+    """The DistilBERT config of a student as wide as `teacher_config` (a BERT config) with `n_layers` layers."""
     act = teacher_config.hidden_act
     if act not in ("gelu", "relu"):
         raise ValueError(f"teacher activation {act!r} has no DistilBERT equivalent (gelu/relu); use "
@@ -115,8 +132,6 @@ def build_student(tokenizer, *, model_type: str = "distilbert", teacher: Teacher
 
     Vocabulary size is the tokenizer's, pad_token_id is the tokenizer's (1 for KoBERT).
     """
-    from transformers import BertConfig, BertForMaskedLM, DistilBertConfig, DistilBertForMaskedLM
-
     overrides = dict(config_overrides or {})
     vocab_size = len(tokenizer)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 1
@@ -174,27 +189,17 @@ def build_student(tokenizer, *, model_type: str = "distilbert", teacher: Teacher
     return student
 
 
-def count_parameters(model: nn.Module) -> int:
-    """Unique parameters (tied weights counted once)."""
-    seen, total = set(), 0
-    for p in model.parameters():
-        if id(p) not in seen:
-            seen.add(id(p))
-            total += p.numel()
-    return total
-
-
 def select_rows(x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
     """`x[rows]` for a [B, L] bool mask; a view, not a copy (nor a scatter in backward), when every row is selected,
     as in packed batches with the KL on all rows."""
     return x.flatten(0, -2) if bool(rows.all()) else x[rows]
 
 
-def _positional_forward(self, input_ids=None, attention_mask=None, distill_rows=None, output_hidden_states=False,
-                        full_logits=False, **kwargs):
+def _row_gathered_forward(self, input_ids=None, attention_mask=None, distill_rows=None, output_hidden_states=False,
+                          full_logits=False, **kwargs):
     """Student forward used in training: logits only at the rows selected by `distill_rows` ([B, L] bool).
 
-    Installed on the instance (see `enable_positional_forward`) so that DDP's forward hooks still run; without
+    Installed on the instance (see `enable_row_gathered_forward`) so that DDP's forward hooks still run; without
     `distill_rows` it is the model's ordinary forward.
     """
     if distill_rows is None:
@@ -208,14 +213,19 @@ def _positional_forward(self, input_ids=None, attention_mask=None, distill_rows=
     return {"last_hidden_state": hidden, "hidden_states": out.hidden_states, "logits": logits}
 
 
-def enable_positional_forward(model: nn.Module) -> nn.Module:
-    """Give `model` (an MLM model) the `distill_rows=` forward; class, config and saving are unchanged."""
-    import types
-
-    model.forward = types.MethodType(_positional_forward, model)
+def enable_row_gathered_forward(model: nn.Module) -> nn.Module:
+    """Give `model` (an MLM model) the `distill_rows=` forward, which gathers the loss rows before the vocabulary
+    projection; class, config and saving are unchanged."""
+    model.forward = types.MethodType(_row_gathered_forward, model)
     return model
 
 
-def disable_positional_forward(model: nn.Module) -> nn.Module:
+def disable_row_gathered_forward(model: nn.Module) -> nn.Module:
+    """Restore the model's ordinary forward (before saving or evaluating it)."""
     model.__dict__.pop("forward", None)
     return model
+
+
+# The former names, kept while callers move to the names above.
+enable_positional_forward = enable_row_gathered_forward
+disable_positional_forward = disable_row_gathered_forward

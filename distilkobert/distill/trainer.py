@@ -11,7 +11,7 @@ import torch
 from transformers import Trainer, TrainerCallback
 
 from distilkobert.distill.losses import LossConfig, count_items, distillation_losses
-from distilkobert.distill.student import enable_positional_forward
+from distilkobert.distill.student import enable_row_gathered_forward
 
 TERMS = ("loss_ce", "loss_mlm", "loss_cos", "loss_mse")
 
@@ -37,7 +37,7 @@ class DistillationTrainer(Trainer):
         self.loss_config = loss_config or LossConfig()
         if teacher is None and (self.loss_config.alpha_ce or self.loss_config.alpha_cos or self.loss_config.alpha_mse):
             raise ValueError("alpha_ce / alpha_cos / alpha_mse > 0 need a teacher")
-        enable_positional_forward(self.model)
+        enable_row_gathered_forward(self.model)
         self.teacher = teacher
         if teacher is not None:
             student_dtype = next(self.model.parameters()).dtype

@@ -7,52 +7,33 @@ save and at the end of training.
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
+from huggingface_hub import HfApi
 from transformers import TrainerCallback
 
-from distilkobert.hub.publish import VersionExistsError
+from distilkobert.hub.publish import (
+    PublishResult,
+    VersionExistsError,
+    check_version_available,
+    publish_folder,
+    publish_model_folder,
+)
 
 logger = logging.getLogger(__name__)
 
-# files of the final model folder that go to the Hub (checkpoints and caches stay local)
-FINAL_SKIP_PREFIXES = ("checkpoint-", "runs", ".", "training_args.bin")
-
-
-def existing_tags(repo_id: str) -> set[str]:
-    """Tags of a model repo (empty when the repo does not exist yet)."""
-    from huggingface_hub import HfApi
-    from huggingface_hub.errors import RepositoryNotFoundError
-
-    try:
-        refs = HfApi().list_repo_refs(repo_id)
-    except RepositoryNotFoundError:
-        return set()
-    return {t.name for t in refs.tags}
-
-
-def check_version_available(repo_id: str, version: str) -> None:
-    """Raise the Hub's VersionExistsError before training when `version` is already a tag of `repo_id`."""
-    if version in existing_tags(repo_id):
-        raise VersionExistsError(
-            f"version {version!r} already exists in {repo_id}: choose a new --version (published versions are "
-            "immutable)")
+__all__ = ["CheckpointPushCallback", "check_version_available", "publish_final", "ensure_branch"]
 
 
 def _publish(folder: Path, repo_id: str, *, version: str | None, revision: str, message: str, retries: int = 4,
-             endpoint: str | None = None):
-    from distilkobert.hub.publish import publish_folder
-
+             endpoint: str | None = None) -> PublishResult:
     return publish_folder(str(folder), repo_id, version=version, revision=revision, commit_message=message,
                           retries=retries, endpoint=endpoint)
 
 
 def ensure_branch(repo_id: str, branch: str, private: bool = False, endpoint: str | None = None) -> None:
-    from huggingface_hub import HfApi
-
+    """Create the model repo and `branch` when they do not exist yet."""
     api = HfApi(endpoint=endpoint)
     api.create_repo(repo_id, exist_ok=True, private=private)
     if branch != "main":
@@ -120,17 +101,7 @@ class CheckpointPushCallback(TrainerCallback):
             logger.error("checkpoints %s could not be pushed; they are kept in %s", self.pending, args.output_dir)
 
 
-def publish_final(output_dir: str | Path, repo_id: str, version: str, private: bool = False):
+def publish_final(output_dir: str | Path, repo_id: str, version: str, private: bool = False) -> PublishResult:
     """Push the final model files of `output_dir` (not its checkpoints) to main, tagged `version`."""
-    output_dir = Path(output_dir)
-    with tempfile.TemporaryDirectory(prefix="distilkobert-final-") as tmp:
-        staging = Path(tmp)
-        for item in output_dir.iterdir():
-            if item.name.startswith(FINAL_SKIP_PREFIXES) or item.is_dir():
-                continue
-            shutil.copy2(item, staging / item.name)
-        from huggingface_hub import HfApi
-
-        HfApi().create_repo(repo_id, exist_ok=True, private=private)
-        return _publish(staging, repo_id, version=version, revision="main",
-                        message=f"DistilKoBERT {version}", retries=6)
+    return publish_model_folder(output_dir, repo_id, version, private=private,
+                                commit_message=f"DistilKoBERT {version}", retries=6)
