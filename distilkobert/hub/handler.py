@@ -82,6 +82,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
     def _handle(self, method: str) -> None:
         self._body: BodyReader | None = None
         self._responded = False
+        self._unframable = False  # a malformed Content-Length: where the body ends is unknown
         try:
             split = urlsplit(self.path)
             self.query = parse_qs(split.query, keep_blank_values=True)
@@ -98,8 +99,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             logger.exception("internal error on %s %s", method, self.path)
             self._answer_error(HubError(500, f"Internal server error: {type(e).__name__}: {e}"))
         finally:
-            if not self.close_connection:
-                self._finish_body()
+            self._finish_body()  # also before a close: unread request bytes would turn the close into a reset
 
     def _answer_error(self, e: HubError) -> None:
         try:
@@ -117,15 +117,18 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         """Reject a malformed Content-Length with 400 before any route reads the body (which it could not frame)."""
         lengths = self.headers.get_all("Content-Length") or []
         if lengths and (len(set(v.strip() for v in lengths)) != 1 or not _DIGITS.match(lengths[0].strip())):
-            self.close_connection = True  # the body cannot be framed: the connection cannot be reused
+            self.close_connection = self._unframable = True  # the connection cannot be reused
             raise HubError(400, f"Invalid Content-Length {', '.join(lengths)!r}: expected one non-negative integer",
                            "BadRequest")
 
     def _finish_body(self) -> None:
         """Consume what the handler did not read, or close the connection if that is too much."""
+        if self._unframable:
+            self.close_connection = True
+            return
         try:
             body = self._body if self._body is not None else self._open_body(limit=1 << 62, strict=False)
-            if body is not None and not body.done and not body.drain(1024 * 1024):
+            if body is not None and (body.broken or (not body.done and not body.drain(1024 * 1024))):
                 self.close_connection = True
         except Exception:
             self.close_connection = True

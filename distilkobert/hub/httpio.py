@@ -16,6 +16,7 @@ class BodyReader:
         self.total = 0
         self._eof = not chunked and self.remaining == 0
         self._pending = bytearray()  # read ahead by readline()
+        self.broken = False  # malformed framing: the rest of the body cannot be found, only the connection closed
         if length is not None and not chunked and length > limit:
             raise HubError(413, f"Request body of {length} bytes exceeds the limit of {limit} bytes")
 
@@ -28,9 +29,10 @@ class BodyReader:
         try:
             size = int(line.split(b";")[0].strip(), 16)
         except ValueError:
-            raise HubError(400, "Malformed chunked request body") from None
+            size = -1
         if size < 0:
-            raise HubError(400, "Malformed chunked request body: negative chunk size")
+            self.broken = True
+            raise HubError(400, f"Malformed chunked request body: chunk size {line[:40]!r}")
         if size == 0:
             while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                 pass  # trailers
@@ -47,6 +49,7 @@ class BodyReader:
                 continue
             data = self.rfile.read(min(self.remaining, n))
             if not data:
+                self.broken = True
                 raise HubError(400, "Request body ended early")
             self.remaining -= len(data)
             self.total += len(data)
