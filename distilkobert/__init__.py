@@ -1,6 +1,7 @@
 """DistilKoBERT: a small Korean BERT distilled from KoBERT, with its exact tokenizer and Hub tooling.
 
-The original project's API is kept: ``get_distilkobert_model``, ``get_kobert_model``, ``get_tokenizer``.
+The original project's API is kept, with its defaults (the published ``monologg/*`` repos):
+``get_kobert_model``, ``get_kobert_lm``, ``get_distilkobert_model``, ``get_distilkobert_lm``, ``get_tokenizer``.
 Heavy libraries are imported lazily so that the Hub endpoint can be configured first.
 """
 
@@ -8,11 +9,13 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["get_distilkobert_model", "get_kobert_model", "get_tokenizer", "__version__"]
+_API = ("get_distilkobert_lm", "get_distilkobert_model", "get_kobert_lm", "get_kobert_model", "get_tokenizer")
+
+__all__ = [*_API, "__version__"]
 
 
 def __getattr__(name: str):
-    if name in ("get_distilkobert_model", "get_kobert_model", "get_tokenizer"):
+    if name in _API:
         from distilkobert import api
 
         return getattr(api, name)

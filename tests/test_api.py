@@ -2,10 +2,35 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 import torch
+from conftest import SHARED_DATA
+from kobert_standins import (
+    DISTILKOBERT,
+    KOBERT,
+    KOBERT_LM,
+    REAL_SHAPE_BRANCH,
+    kobert_tokenizer_files,
+    publish_standins,
+    write_original_repo,
+)
 
-from distilkobert.api import DistilKoBERTNotFoundError, get_distilkobert_model, get_kobert_model
+from distilkobert.api import (
+    DistilKoBERTNotFoundError,
+    NotKoBertError,
+    get_distilkobert_lm,
+    get_distilkobert_model,
+    get_kobert_lm,
+    get_kobert_model,
+    get_tokenizer,
+)
+
+REF_TEXT = "[CLS] 한국어 모델을 공유합니다. [SEP]"
+REF_IDS = [2, 4958, 6855, 2046, 7088, 1050, 7843, 54, 3]
+TEXTS = ["한국어 모델을 공유합니다.", "이 영화 정말 재밌다 ㅋㅋㅋ ㅠㅠ", "배우들의 연기가 [MASK] 좋았다"]
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +156,136 @@ def test_published_model_loads_by_revision_and_then_from_the_cache_offline(tiny_
         _point_at_a_dead_endpoint(monkeypatch)
         cached = get_distilkobert_model(repo, revision="v1")(input_ids, attention_mask)[0]
     torch.testing.assert_close(cached, expected)
+
+
+# ------------------------------------------------------------------ the original repos (stand-ins on the local Hub)
+@pytest.fixture(scope="module")
+def tokenizer_files(tmp_path_factory):
+    return kobert_tokenizer_files(SHARED_DATA, tmp_path_factory.mktemp("tok"))
+
+
+@pytest.fixture(scope="module")
+def standins(tokenizer_files, tmp_path_factory, local_hub):
+    sp_model, vocab, _ = tokenizer_files
+    return publish_standins(local_hub, tmp_path_factory.mktemp("standins"), sp_model, vocab)
+
+
+def _original_weights(repo: str, revision: str | None = None) -> dict[str, torch.Tensor]:
+    from huggingface_hub import hf_hub_download
+
+    return torch.load(hf_hub_download(repo, "pytorch_model.bin", revision=revision), weights_only=True)
+
+
+def _assert_same_weights(model, original: dict[str, torch.Tensor], prefix: str = "") -> None:
+    state = model.state_dict()
+    compared = 0
+    for name, tensor in original.items():
+        key = name[len(prefix):] if prefix and name.startswith(prefix) else name
+        if key in state:
+            assert torch.equal(state[key], tensor), key
+            compared += 1
+    assert compared >= len(state) - 1  # every weight (a tied decoder may be stored once)
+
+
+@pytest.mark.parametrize("getter,repo,cls,prefix", [
+    (get_kobert_model, KOBERT, "BertModel", ""),
+    (get_kobert_lm, KOBERT_LM, "BertForMaskedLM", ""),
+    (get_distilkobert_model, DISTILKOBERT, "DistilBertModel", "distilbert."),
+    (get_distilkobert_lm, DISTILKOBERT, "DistilBertForMaskedLM", ""),
+], ids=["kobert", "kobert-lm", "distilkobert", "distilkobert-lm"])
+def test_defaults_are_the_original_repos(getter, repo, cls, prefix, standins):
+    model = getter()  # no argument: monologg/* from HF_ENDPOINT (the stand-ins: pytorch_model.bin, old config)
+    assert type(model).__name__ == cls and not model.training
+    _assert_same_weights(model, _original_weights(repo), prefix)
+    tokenizer = get_tokenizer()
+    batch = tokenizer(TEXTS, padding=True, return_tensors="pt")
+    base = getattr(model, model.base_model_prefix, model)
+    with torch.no_grad():
+        positional = model(batch["input_ids"], batch["attention_mask"])[0]  # the original README's call
+        expected = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])[0]
+        hidden = base(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])[0]
+    torch.testing.assert_close(positional, expected, rtol=0, atol=0)
+    assert hidden.shape == (*batch["input_ids"].shape, model.config.to_dict().get("hidden_size", 32))
+
+
+def test_get_tokenizer_is_the_exact_one_not_the_declared_bert_tokenizer(standins, tokenizer_files):
+    from transformers import AutoTokenizer
+
+    fast, slow = get_tokenizer(), get_tokenizer(slow=True)
+    assert fast.is_fast and type(slow).__name__ == "KoBertTokenizer"
+    assert type(get_tokenizer(trust_remote_code=True)).__name__ == "KoBertTokenizer"
+    ids = fast(TEXTS)["input_ids"]
+    assert slow(TEXTS)["input_ids"] == ids and fast.pad_token_id == 1 and fast.model_max_length == 512
+    assert fast(TEXTS, return_offsets_mapping=True)["offset_mapping"][0][1] == (0, 2)  # "한국" in the raw text
+    declared = AutoTokenizer.from_pretrained(KOBERT)  # what plain AutoTokenizer makes of the original layout
+    assert type(declared).__name__ == "BertTokenizer" and declared(TEXTS)["input_ids"] != ids
+    if tokenizer_files[2]:  # the real KoBERT files
+        assert fast.convert_tokens_to_ids(fast.tokenize(REF_TEXT)) == REF_IDS
+        assert declared.convert_tokens_to_ids(declared.tokenize(REF_TEXT)).count(0) == 3  # three [UNK]s
+
+
+def test_get_tokenizer_downloads_two_files_and_caches_by_commit(tokenizer_files, hub_api, unique_repo_id,
+                                                                tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    sp_model, vocab, _ = tokenizer_files
+    repo = unique_repo_id("kobert-copy")
+    folder = write_original_repo(tmp_path / "repo", "BertModel", sp_model, vocab)
+    hub_api.create_repo(repo)
+    first = hub_api.upload_folder(folder_path=str(folder), repo_id=repo).oid
+    built = Path(get_tokenizer(repo).name_or_path)
+    assert first in str(built) and (built / "tokenizer.json").is_file()
+    snapshot = Path(constants.HF_HUB_CACHE) / f"models--{repo.replace('/', '--')}" / "snapshots" / first
+    assert {p.name for p in snapshot.iterdir()} == {"config.json", "tokenizer_config.json", "vocab.txt",
+                                                    "tokenizer_78b3253a26.model"}  # no weights
+    stamp = (built / "tokenizer.json").stat().st_mtime_ns
+    assert Path(get_tokenizer(repo).name_or_path) == built and (built / "tokenizer.json").stat().st_mtime_ns == stamp
+    second = hub_api.upload_file(path_or_fileobj=b"# notes", path_in_repo="NOTES.md", repo_id=repo).oid
+    assert second in str(Path(get_tokenizer(repo).name_or_path))  # a new commit, its own build
+    assert first in str(Path(get_tokenizer(repo, revision=first).name_or_path))
+    _point_at_a_dead_endpoint(monkeypatch)  # offline: the cached files and build serve the same revision
+    assert get_tokenizer(repo)(TEXTS)["input_ids"] == get_tokenizer(str(folder))(TEXTS)["input_ids"]
+
+
+def _edit_config(folder: Path, **changes) -> None:
+    config = json.loads((folder / "config.json").read_text())
+    config.update(changes)
+    (folder / "config.json").write_text(json.dumps(config))
+
+
+def test_not_kobert_family_is_refused_in_one_line(standins, tokenizer_files, tmp_path):
+    sp_model, vocab, _ = tokenizer_files
+    with pytest.raises(NotKoBertError, match="model_type is 'distilbert', expected 'bert'"):
+        get_kobert_model(DISTILKOBERT)
+    pad0 = write_original_repo(tmp_path / "pad0", "BertModel", sp_model, vocab)
+    _edit_config(pad0, pad_token_id=0)
+    with pytest.raises(NotKoBertError, match=r"pad_token_id is 0, but KoBERT's \[PAD\] is id 1") as info:
+        get_kobert_model(str(pad0))
+    assert len(str(info.value).splitlines()) == 1 and str(pad0) in str(info.value)
+    (pad0 / "tokenizer_78b3253a26.model").unlink()
+    with pytest.raises(NotKoBertError, match="no SentencePiece model"):
+        get_tokenizer(str(pad0))
+    big = write_original_repo(tmp_path / "big", "BertModel", sp_model, vocab)
+    _edit_config(big, vocab_size=30522)
+    with pytest.raises(NotKoBertError, match="vocab_size is 30522 but vocab.txt has"):
+        get_kobert_model(str(big))
+
+
+@pytest.mark.slow
+def test_real_shape_original_repos(tokenizer_files, tmp_path, local_hub):
+    """12 x 768 BertModel and 3 x 768 DistilBertForMaskedLM in the original layout, under the original names."""
+    sp_model, vocab, _ = tokenizer_files
+    publish_standins(local_hub, tmp_path, sp_model, vocab, real_shape=True)
+    tokenizer = get_tokenizer(revision=REAL_SHAPE_BRANCH)
+    batch = tokenizer(TEXTS, padding=True, return_tensors="pt")
+    for getter, repo, layers, prefix in ((get_kobert_model, KOBERT, 12, ""),
+                                         (get_distilkobert_model, DISTILKOBERT, 3, "distilbert.")):
+        model = getter(revision=REAL_SHAPE_BRANCH)
+        config = model.config.to_dict()
+        assert config.get("num_hidden_layers", config.get("n_layers")) == layers
+        assert config["vocab_size"] == len(tokenizer) and config["pad_token_id"] == 1
+        _assert_same_weights(model, _original_weights(repo, REAL_SHAPE_BRANCH), prefix)
+        with torch.no_grad():
+            hidden = model(batch["input_ids"], batch["attention_mask"])[0]
+        assert hidden.shape == (*batch["input_ids"].shape, 768) and torch.isfinite(hidden).all()
+        del model

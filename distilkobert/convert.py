@@ -1,0 +1,282 @@
+"""`distilkobert convert`: an upgraded copy of a KoBERT-family checkpoint, with the same weights.
+
+    distilkobert convert monologg/kobert --output-dir kobert-converted [--revision REV]
+    distilkobert convert monologg/distilkobert --output-dir out --push-to-hub ORG/distilkobert --version v1
+
+The copy has ``model.safetensors`` (from ``pytorch_model.bin``, read with ``torch.load(weights_only=True)`` by
+transformers), the exact fast ``tokenizer.json`` built from the checkpoint's own SentencePiece model and
+``vocab.txt`` (plain ``AutoTokenizer`` loads it; ``trust_remote_code=True`` gives the slow ``KoBertTokenizer``),
+``config.json`` with ``pad_token_id`` 1 checked, a model card naming the source repo and commit, and
+``conversion.json`` (the same facts for programs). The converted model's hidden states are compared with the
+original's before anything is written as done; a checkpoint that is not KoBERT-family, whose vocab.txt does not
+match its SentencePiece model or whose pad id is not 1 is refused, from config.json and the file list, before the
+weights are downloaded. The Hub is HF_ENDPOINT when set, else huggingface.co.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import transformers
+from huggingface_hub import HfApi, ModelCard, ModelCardData, constants
+from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
+from transformers import PreTrainedModel, PreTrainedTokenizerFast
+
+from distilkobert import __version__
+from distilkobert.hub.publish import VersionExistsError, publish_folder
+from distilkobert.kobert_repo import (
+    KOBERT_PAD_ID,
+    Checkpoint,
+    NotKoBertError,
+    build_checkpoint_tokenizer,
+    check_model_config,
+    check_tokenizer_files,
+    open_checkpoint,
+)
+
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+DEFAULT_ARCHITECTURE = {"bert": "BertModel", "distilbert": "DistilBertModel"}
+# Buffers some old checkpoints saved with the weights; transformers recomputes them, so dropping them changes nothing.
+RECOMPUTED_BUFFERS = ("position_ids",)
+SAMPLE_TEXTS = ("한국어 모델을 공유합니다.", "이 영화 정말 재밌다 ㅋㅋ", "[MASK]는 최고의 배우다!")
+
+
+class ConvertError(RuntimeError):
+    """The conversion cannot be done as asked (the message is one line)."""
+
+
+@dataclass
+class ConversionRecord:
+    """What was converted from where, and the checks that show the weights are unchanged."""
+
+    source: str
+    revision: str | None
+    commit: str | None
+    source_files: list[str]
+    architecture: str
+    model_type: str
+    weights_from: str
+    tensors: int
+    parameters: int
+    dropped_buffers: list[str] = field(default_factory=list)
+    max_abs_diff: float = 0.0
+    sample_texts: list[str] = field(default_factory=list)
+    sp_model: str = ""
+    declared_tokenizer_class: str | None = None
+    distilkobert_version: str = ""
+
+
+def _architecture(config: dict, model_type: str) -> tuple[str, type[PreTrainedModel]]:
+    names = [a for a in config.get("architectures") or [] if hasattr(transformers, a)]
+    name = names[0] if names else DEFAULT_ARCHITECTURE[model_type]
+    return name, getattr(transformers, name)
+
+
+def _model_type(config: dict) -> str:
+    return config.get("model_type") or ("distilbert" if "n_layers" in config else "bert")
+
+
+def _check_output_dir(output_dir: Path) -> None:
+    if output_dir.exists() and (not output_dir.is_dir() or any(output_dir.iterdir())):
+        raise ConvertError(f"--output-dir {output_dir}: exists and is not an empty folder; choose a new one")
+
+
+def _hidden(model: PreTrainedModel, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    base = getattr(model, model.base_model_prefix, model)
+    with torch.no_grad():
+        return base(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])[0]
+
+
+def _load_checked(cls: type[PreTrainedModel], ckpt: Checkpoint) -> tuple[PreTrainedModel, list[str]]:
+    """The model with exactly the checkpoint's weights: refuse if any weight would be freshly initialised or
+    thrown away; returns the dropped recomputed buffers (e.g. position_ids) so they can be reported."""
+    model, info = cls.from_pretrained(ckpt.source, revision=ckpt.sha, local_files_only=ckpt.local_files_only,
+                                      output_loading_info=True)
+    missing = sorted(info.get("missing_keys") or [])
+    mismatched = sorted(str(k) for k in info.get("mismatched_keys") or [])
+    unexpected = sorted(info.get("unexpected_keys") or [])
+    dropped = [k for k in unexpected if k.rsplit(".", 1)[-1] in RECOMPUTED_BUFFERS]
+    lost = [k for k in unexpected if k not in dropped]
+    if missing or mismatched or lost:
+        raise ConvertError(
+            f"{ckpt.where()}: {cls.__name__} does not hold exactly these weights ({len(missing)} missing, e.g. "
+            f"{missing[:3]}; {len(mismatched)} of another shape, e.g. {mismatched[:3]}; {len(lost)} unused, e.g. "
+            f"{lost[:3]}): converting would change the model")
+    return model.eval(), dropped
+
+
+def _card(record: ConversionRecord, ckpt: Checkpoint, license_: str | None, repo_id: str) -> str:
+    is_lm = record.architecture.endswith("ForMaskedLM")
+    data = ModelCardData(language="ko", license=license_, library_name="transformers",
+                         pipeline_tag="fill-mask" if is_lm else "feature-extraction",
+                         tags=["kobert", "korean", "safetensors"],
+                         base_model=ckpt.repo_id)
+    source = (f"Hub repo `{record.source}` at revision `{record.revision or 'main'}` (commit `{record.commit}`)"
+              if ckpt.repo_id else f"the folder `{record.source}`")
+    dropped = (f" Dropped: {len(record.dropped_buffers)} buffers that transformers recomputes "
+               f"({', '.join(f'`{b}`' for b in record.dropped_buffers)})." if record.dropped_buffers else "")
+    declared = record.declared_tokenizer_class
+    tokenizer_before = (f"`tokenizer_config.json` declares `{declared}`" if declared else "no fast tokenizer")
+    if declared and declared != "KoBertTokenizer":
+        tokenizer_before += (": `AutoTokenizer` builds a WordPiece tokenizer over the SentencePiece vocabulary "
+                             "and maps most Korean words to `[UNK]`")
+    tokenizer_after = (f"the exact fast `tokenizer.json`, built from `{record.sp_model}` and `vocab.txt`: plain "
+                       "`AutoTokenizer` loads it; `trust_remote_code=True` gives the slow `KoBertTokenizer` (same ids)")
+    body = f"""
+# {Path(record.source).name} (converted)
+
+Converted by `distilkobert convert` from {source}: `{record.architecture}`, {record.parameters:,} parameters.
+
+**The weights are unchanged.** The model's {record.tensors} tensors are read from `{record.weights_from}` and
+stored in `model.safetensors` with the same values and dtypes; on {len(record.sample_texts)} test sentences the
+converted model's last hidden states equal the original's (largest absolute difference
+{record.max_abs_diff:g}).{dropped}
+
+| | original | this copy |
+|---|---|---|
+| weights | `{record.weights_from}` | `model.safetensors` |
+| tokenizer | {tokenizer_before} | {tokenizer_after} |
+| pad id | `pad_token_id` {KOBERT_PAD_ID} | `pad_token_id` {KOBERT_PAD_ID} (checked) |
+
+```python
+from transformers import AutoModel, AutoTokenizer
+
+tokenizer = AutoTokenizer.from_pretrained("{repo_id}")
+model = AutoModel.from_pretrained("{repo_id}")
+batch = tokenizer(["한국어 모델을 공유합니다."], return_tensors="pt")
+last_hidden_state = model(**batch)[0]
+```
+
+KoBERT's `[PAD]` is id {KOBERT_PAD_ID} and `[UNK]` id 0: build attention masks from `attention_mask`, never from
+`input_ids == 0`. `conversion.json` records the same facts for programs.
+"""
+    return ModelCard.from_template(data, template_str="---\n{{ card_data }}\n---\n" + body).content
+
+
+def _source_license(ckpt: Checkpoint) -> str | None:
+    if not ckpt.has("README.md"):
+        return None
+    try:
+        return ModelCard.load(ckpt.path("README.md")).data.license
+    except Exception:  # a card without valid metadata: the license is just unknown
+        return None
+
+
+def convert(source: str, output_dir: str | Path, *, revision: str | None = None,
+            repo_id: str | None = None) -> ConversionRecord:
+    """Write the upgraded copy of ``source`` (Hub repo or folder) to ``output_dir``; returns what was done.
+    ``repo_id``: where the copy will be published (named in the model card's example; default the folder)."""
+    output_dir = Path(output_dir)
+    _check_output_dir(output_dir)
+    try:
+        ckpt = open_checkpoint(source, revision)
+    except RepositoryNotFoundError:
+        raise ConvertError(f"{source}: no such folder, and no such model repo on {constants.ENDPOINT}") from None
+    except RevisionNotFoundError:
+        raise ConvertError(f"{source}: no revision {revision!r} on {constants.ENDPOINT}") from None
+    # everything that can refuse the checkpoint, before its weights are downloaded
+    config = check_model_config(ckpt)
+    sp_name, _ = check_tokenizer_files(ckpt)
+    weights = next((w for w in WEIGHT_FILES if ckpt.has(w)), None)
+    if weights is None:
+        raise ConvertError(f"{ckpt.where()}: no weights ({' or '.join(WEIGHT_FILES)})")
+    model_type = _model_type(config)
+    arch, cls = _architecture(config, model_type)
+    declared = ckpt.tokenizer_config().get("tokenizer_class")
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    build_checkpoint_tokenizer(ckpt, output_dir)
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(str(output_dir))
+    batch = tokenizer(list(SAMPLE_TEXTS), padding=True, return_tensors="pt")
+
+    original, dropped = _load_checked(cls, ckpt)
+    before = _hidden(original, batch)
+    original.save_pretrained(output_dir)
+    converted = cls.from_pretrained(str(output_dir)).eval()
+    if converted.config.pad_token_id != KOBERT_PAD_ID:
+        raise ConvertError(f"{output_dir / 'config.json'}: pad_token_id {converted.config.pad_token_id}, "
+                           f"expected {KOBERT_PAD_ID}")
+    diff = (_hidden(converted, batch) - before).abs().max().item()
+    if diff != 0.0:
+        raise ConvertError(f"{output_dir}: the converted model's hidden states differ from the original's by {diff}")
+    state = converted.state_dict()
+    record = ConversionRecord(
+        source=source, revision=revision, commit=ckpt.sha, source_files=ckpt.files, architecture=arch,
+        model_type=model_type, weights_from=weights, tensors=len(state),
+        parameters=sum(p.numel() for p in converted.parameters()), dropped_buffers=dropped, max_abs_diff=diff,
+        sample_texts=list(SAMPLE_TEXTS), sp_model=sp_name, declared_tokenizer_class=declared,
+        distilkobert_version=__version__)
+    (output_dir / "conversion.json").write_text(json.dumps(asdict(record), ensure_ascii=False, indent=2) + "\n",
+                                                encoding="utf-8")
+    card = _card(record, ckpt, _source_license(ckpt), repo_id or str(output_dir))
+    (output_dir / "README.md").write_text(card, encoding="utf-8")
+    return record
+
+
+def _check_version_is_new(repo_id: str, version: str) -> None:
+    """Refuse an existing version before converting anything (publish_folder checks again before uploading)."""
+    api = HfApi()
+    if not api.repo_exists(repo_id):
+        return
+    tag = next((t for t in api.list_repo_refs(repo_id).tags if t.name == version), None)
+    if tag is not None:
+        raise ConvertError(f"--push-to-hub {repo_id}: already has version {version!r} (commit {tag.target_commit}); "
+                           "published versions are immutable: choose a new --version")
+
+
+def build_arg_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="distilkobert convert",
+        description="Write an upgraded copy of a KoBERT-family checkpoint (monologg/kobert, monologg/kobert-lm, "
+                    "monologg/distilkobert, ...): safetensors weights, the exact fast tokenizer, checked config, "
+                    "model card. The weights are unchanged. Hub: HF_ENDPOINT when set, else huggingface.co.")
+    parser.add_argument("source", metavar="REPO_OR_FOLDER", help="Hub model repo id or local folder")
+    parser.add_argument("--output-dir", required=True, type=Path, help="new (or empty) folder for the copy")
+    parser.add_argument("--revision", default=None, help="branch, tag or commit of the source repo (default main)")
+    parser.add_argument("--push-to-hub", metavar="REPO", default=None, help="publish the copy to this model repo")
+    parser.add_argument("--version", metavar="TAG", default=None,
+                        help="version tag of the published copy (required with --push-to-hub; never overwritten)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_arg_parser()
+    args = parser.parse_args(argv)
+    if args.push_to_hub and not args.version:
+        parser.error("--push-to-hub needs --version TAG (published versions are immutable)")
+    if args.version and not args.push_to_hub:
+        parser.error("--version is only used with --push-to-hub REPO")
+    try:
+        if args.push_to_hub:
+            _check_version_is_new(args.push_to_hub, args.version)
+        record = convert(args.source, args.output_dir, revision=args.revision, repo_id=args.push_to_hub)
+    except (ConvertError, NotKoBertError) as exc:
+        print(f"distilkobert convert: error: {exc}", file=sys.stderr)
+        return 1
+    except HfHubHTTPError as exc:
+        print(f"distilkobert convert: error: {args.source} on {constants.ENDPOINT}: {str(exc).splitlines()[0]}",
+              file=sys.stderr)
+        return 1
+    print(f"converted {record.source} (commit {record.commit or '-'}): {record.architecture}, "
+          f"{record.tensors} tensors, {record.parameters:,} parameters, hidden states identical "
+          f"(max |diff| {record.max_abs_diff:g}) -> {args.output_dir}")
+    if args.push_to_hub:
+        try:
+            result = publish_folder(args.output_dir, args.push_to_hub, version=args.version,
+                                    commit_message=f"Convert {record.source} at {record.commit or 'folder'} "
+                                                   f"({args.version})")
+        except (VersionExistsError, ValueError) as exc:
+            print(f"distilkobert convert: error: {exc}", file=sys.stderr)
+            return 1
+        print(f"published {result.repo_id} version {result.tag} (commit {result.commit_sha}): {result.url}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
