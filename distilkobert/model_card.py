@@ -4,9 +4,7 @@ The card is rendered from `distilkobert/resources/model_card/metadata.yaml` (sta
 `template.md` (body, `string.Template` placeholders; both shipped as package data) with the values of the training run (`distillation_info.json`) and of
 the NSMC evaluation (`nsmc_results.json`): nothing about a run is typed by hand. Every card is checked with
 huggingface_hub's `ModelCard` / `ModelCardData` parsing (YAML, `model-index`) before it is returned.
-
-Heavy imports (huggingface_hub) happen inside the functions, so importing this module never reads the Hub
-environment variables before the caller has configured them.
+NSMC results are read in their one format (`nsmc_results.json`, see `distilkobert.evaluation.results.card_fields`).
 """
 
 from __future__ import annotations
@@ -20,8 +18,12 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import yaml
+from huggingface_hub import EvalResult, ModelCard
+from huggingface_hub.repocard_data import eval_results_to_model_index, model_index_to_eval_results
 
+from distilkobert.evaluation.results import card_fields
 from distilkobert.resources import read_resource, render_template
+from distilkobert.tables import markdown_table
 
 __all__ = [
     "ModelCardError",
@@ -78,16 +80,6 @@ def _get(data: Any, *path: str, default: Any = None) -> Any:
     return data
 
 
-def _first(data: Any, *paths: tuple[str, ...] | str) -> Any:
-    """The first present value among several alternative key paths (eval JSON key names vary)."""
-    for path in paths:
-        path = (path,) if isinstance(path, str) else path
-        value = _get(data, *path)
-        if value is not None:
-            return value
-    return None
-
-
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -122,14 +114,8 @@ def _hub_id(name: Any) -> str | None:
     return name
 
 
-def _esc(cell: str) -> str:
-    return cell.replace("|", "\\|").replace("\n", " ")
-
-
 def _table(rows: Iterable[tuple[str, str]], header: tuple[str, str] = ("", "")) -> str:
-    lines = [f"| {header[0]} | {header[1]} |", "|---|---|"]
-    lines += [f"| {_esc(k)} | {_esc(v)} |" for k, v in rows]
-    return "\n".join(lines)
+    return markdown_table(list(header), [list(r) for r in rows])
 
 
 def _as_list(results: Mapping | list | None) -> list[Mapping]:
@@ -263,64 +249,11 @@ def _recipe_name(recipe: Any) -> Any:
 
 
 def _result_fields(result: Mapping) -> dict[str, Any]:
-    """The fields of one NSMC result the card uses, whatever the layout (None when absent).
-
-    Accepts eval_nsmc.py's full `nsmc_results.json` (model / dataset / aggregate {test_accuracy: {mean, std}}
-    ...) as well as its flat card summary (`aggregate.test_accuracy_mean` ...) and similar key names.
-    """
-    agg = _first(result, "aggregate", "metrics") or {}
-    per_seed = _first(result, "per_seed", "seeds")
-    model = _get(result, "model")
-    first_seed = per_seed[0] if isinstance(per_seed, list) and per_seed and isinstance(per_seed[0], Mapping) else {}
-
-    def metric(*names: str, stat: str) -> Any:
-        for name in names:  # nested {"test_accuracy": {"mean": .., "std": ..}} or flat "test_accuracy_mean"
-            value = _get(agg, name)
-            if isinstance(value, Mapping):
-                return value.get(stat)
-            value = _get(agg, f"{name}_{stat}")
-            if value is not None:
-                return value
-        return None
-
-    if isinstance(model, Mapping):
-        model_name = (model.get("hub_repo_id") if model.get("is_local") else None) or model.get("name_or_path") \
-            or model.get("label")
-        revision = model.get("resolved_revision") or model.get("revision")
-    else:
-        model_name = _first(result, "model", "model_name_or_path", ("config", "model_name_or_path"))
-        revision = _first(result, "revision", "model_revision", ("config", "revision"))
-    n_seeds = len(per_seed) if isinstance(per_seed, list) else _first(result, "n_seeds", ("config", "n_seeds"))
-    tp = _get(result, "throughput")
-    throughput = None
-    if isinstance(tp, Mapping):
-        throughput = _first(tp, "sentences_per_second", "sentences_per_s", "samples_per_s")
-    elif _is_number(tp):
-        throughput = tp
-    if throughput is None:
-        throughput = metric("throughput_sentences_per_second", stat="mean")
-    tp_info = tp if isinstance(tp, Mapping) else (_get(first_seed, "throughput") or {})
-    return {
-        "model": model_name,
-        "revision": revision,
-        "dataset": _first(result, ("dataset", "name"), "dataset_name", ("config", "dataset_name")),
-        "dataset_revision": _first(result, ("dataset", "resolved_revision"), ("dataset", "revision"),
-                                   "dataset_revision"),
-        "split": _first(result, ("dataset", "split"), ("dataset", "test_split")) or "test",
-        "acc": metric("test_accuracy", "accuracy", stat="mean") if metric("test_accuracy", "accuracy", stat="mean")
-        is not None else _first(agg, "accuracy", "test_accuracy"),
-        "acc_std": metric("test_accuracy", "accuracy", stat="std"),
-        "f1": metric("test_f1_macro", "test_f1", "f1_macro", "macro_f1", "f1", stat="mean")
-        if metric("test_f1_macro", "test_f1", "f1_macro", "macro_f1", "f1", stat="mean") is not None
-        else _first(agg, "f1", "macro_f1", "f1_macro"),
-        "f1_std": metric("test_f1_macro", "test_f1", "f1_macro", "macro_f1", "f1", stat="std"),
-        "n_seeds": n_seeds,
-        "n_params": _first(result, ("size", "n_params"), ("model", "parameters", "total"), "n_params"),
-        "size_mb": _first(result, ("size", "size_mb"), ("model", "checkpoint_weights_mb"), "size_mb"),
-        "throughput": throughput,
-        "tp_batch": _get(tp_info, "batch_size"),
-        "tp_device": _get(tp_info, "device"),
-    }
+    """The fields of one nsmc_results.json the card uses (None when absent); a wrong schema is a card error."""
+    try:
+        return card_fields(result)
+    except ValueError as exc:
+        raise ModelCardError(str(exc)) from exc
 
 
 def _mean_std(mean: Any, std: Any) -> str | None:
@@ -350,16 +283,17 @@ def results_table(results: Mapping | list[Mapping] | None) -> str:
             f"{f['throughput']:.1f}" + (
                 f" (batch {f['tp_batch']}, {f['tp_device']})" if f["tp_batch"] or f["tp_device"] else ""))),
     ]
-    header = "| |" + "".join(f" {i + 1} |" if len(items) > 1 else " |" for i in range(len(items)))
-    lines = [header, "|---|" + "---|" * len(items)]
+    headers = [""] + [str(i + 1) if len(items) > 1 else "" for i in range(len(items))]
+    rows = []
     for label, fn in row_specs:
         cells = [fn(f) for f in items]
         if all(c is None for c in cells):
             continue
-        lines.append(f"| {label} | " + " | ".join(_esc(c) if c else "—" for c in cells) + " |")
+        rows.append([label] + [c if c else "—" for c in cells])
+    table = markdown_table(headers, rows)
     note = ("Accuracy and macro-F1 on the test split, mean ± standard deviation over fine-tuning seeds; "
             "the checkpoint of each seed was selected on the validation split only (`eval_nsmc.py`).")
-    return "\n".join(lines) + "\n\n" + note
+    return table + "\n\n" + note
 
 
 def _results_section(results: Mapping | list[Mapping] | None) -> str:
@@ -368,8 +302,6 @@ def _results_section(results: Mapping | list[Mapping] | None) -> str:
 
 def _eval_results(results: Mapping | list[Mapping] | None) -> list:
     """`EvalResult`s for model-index: accuracy and macro-F1 of each NSMC result that has them."""
-    from huggingface_hub import EvalResult
-
     out = []
     for r in _as_list(results):
         f = _result_fields(r)
@@ -389,8 +321,6 @@ def _eval_results(results: Mapping | list[Mapping] | None) -> list:
 
 def _merge_model_index(existing: Any, new_results: list, model_name: str) -> list:
     """Replace the NSMC entries of an existing model-index (keeping every other entry) with new ones."""
-    from huggingface_hub.repocard_data import eval_results_to_model_index, model_index_to_eval_results
-
     kept = []
     if existing:
         try:
@@ -431,8 +361,6 @@ def validate_model_card(text: str):
     Returns the `ModelCard`; raises `ModelCardError` naming the problem. Offline: the Hub's own
     `/api/validate-yaml` check runs again at upload time.
     """
-    from huggingface_hub import ModelCard
-
     meta, _ = _split_card(text)
     if not meta:
         raise ModelCardError("the model card has no YAML metadata block (--- ... --- at the top)")
@@ -618,8 +546,6 @@ def apply_eval_results(card_text: str, results: dict | list[dict], *, repo_id: s
         body = body.rstrip("\n") + ("\n\n" if body.strip() else "\n") + _results_section(results) + "\n"
     text = _join_card(meta, body)
     # a foreign card may lack language/licence etc.: only the parts we wrote must parse
-    from huggingface_hub import ModelCard
-
     try:
         ModelCard(text, ignore_metadata_errors=False)
     except ValueError as exc:

@@ -52,14 +52,16 @@ NSMC_FULL = {
                   "throughput_sentences_per_second": {"mean": 321.5, "std": 1.0, "n": 3}},
 }
 
-# the flat summary distilkobert.evaluation.card passes to apply_eval_results
-NSMC_FLAT = {
-    "model": "test-org/distilkobert", "revision": "v1",
-    "dataset": {"name": "test-org/nsmc", "revision": "v2", "split": "test"},
-    "aggregate": {"test_accuracy_mean": 0.75, "test_accuracy_std": 0.01, "test_f1_mean": 0.74, "test_f1_std": 0.02},
-    "per_seed": [{"seed": 1}, {"seed": 2}],
-    "size": {"n_params": 1000, "size_mb": 1.5},
-    "throughput": {"sentences_per_second": 50.0, "batch_size": 8, "device": "cpu"},
+# a second result of the same layout (another model, other numbers)
+NSMC_OTHER = {
+    "schema_version": 1,
+    "model": {"name_or_path": "test-org/distilkobert", "label": "distilkobert", "revision": "v1", "is_local": False,
+              "parameters": {"total": 1000}, "checkpoint_weights_mb": 1.5},
+    "dataset": {"name": "test-org/nsmc", "revision": "v2"},
+    "per_seed": [{"seed": 1, "throughput": {"sentences_per_second": 50.0, "batch_size": 8, "device": "cpu"}},
+                 {"seed": 2}],
+    "aggregate": {"test_accuracy": {"mean": 0.75, "std": 0.01, "n": 2}, "test_f1_macro": {"mean": 0.74, "std": 0.02},
+                  "throughput_sentences_per_second": {"mean": 50.0}},
 }
 
 
@@ -146,7 +148,7 @@ def test_teacher_held_out_row_and_recipe_dict():
 
 
 def test_missing_or_odd_result_keys_omit_rows_and_never_crash():
-    partial = {"model": "m", "aggregate": {"accuracy_mean": 0.5}}
+    partial = {"model": {"label": "m"}, "aggregate": {"test_accuracy": {"mean": 0.5}}}
     table = results_table(partial)
     assert "50.00" in table and "Macro-F1" not in table and "Throughput" not in table and "Size" not in table
     # odd values: strings, None, lists where dicts are expected
@@ -161,8 +163,21 @@ def test_missing_or_odd_result_keys_omit_rows_and_never_crash():
         render_model_card(repo_id="not a repo id!", training_info=None, eval_results=None)
 
 
+def test_results_of_another_schema_version_are_refused():
+    with pytest.raises(ModelCardError, match="schema_version 2"):
+        results_table(dict(NSMC_FULL, schema_version=2))
+
+
+def test_a_local_model_is_named_by_its_hub_repo_or_label_never_its_path():
+    local = copy.deepcopy(NSMC_FULL)
+    local["model"].update(name_or_path="/tmp/run/student", is_local=True, hub_repo_id=None)
+    assert "`distilkobert`" in results_table(local) and "/tmp/run" not in results_table(local)
+    local["model"]["hub_repo_id"] = "test-org/student"
+    assert "`test-org/student`" in results_table(local)
+
+
 def test_several_results_get_one_column_each():
-    table = results_table([NSMC_FULL, NSMC_FLAT])
+    table = results_table([NSMC_FULL, NSMC_OTHER])
     header = table.splitlines()[0]
     assert header.count("|") == 4  # label column + two result columns
     assert "88.41 ± 0.21" in table and "75.00 ± 1.00" in table
@@ -174,7 +189,7 @@ def test_apply_eval_results_to_a_foreign_card_keeps_everything_else():
         "  - task:\n      type: token-classification\n    dataset:\n      type: klue\n      name: KLUE NER\n"
         "    metrics:\n    - type: f1\n      value: 0.81\n---\n\n# Someone's model\n\nTheir text.\n"
     )
-    once = apply_eval_results(foreign, NSMC_FLAT)
+    once = apply_eval_results(foreign, NSMC_OTHER)
     meta = _meta(once)
     assert meta["license"] == "mit" and meta["tags"] == ["custom"]
     results = meta["model-index"][0]["results"]
@@ -185,8 +200,8 @@ def test_apply_eval_results_to_a_foreign_card_keeps_everything_else():
     assert once.count(NSMC_START) == 1 and "75.00 ± 1.00" in once
 
     # applying newer results replaces the NSMC entry and table, not duplicates them
-    newer = copy.deepcopy(NSMC_FLAT)
-    newer["aggregate"]["test_accuracy_mean"] = 0.8
+    newer = copy.deepcopy(NSMC_OTHER)
+    newer["aggregate"]["test_accuracy"]["mean"] = 0.8
     twice = apply_eval_results(once, newer, repo_id="test-org/renamed")
     meta2 = _meta(twice)
     nsmc = [r for r in meta2["model-index"][0]["results"] if r["task"]["type"] == "text-classification"]

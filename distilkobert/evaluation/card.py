@@ -12,30 +12,17 @@ import re
 from pathlib import Path
 from typing import Any, Optional
 
+from huggingface_hub import HfApi, hf_hub_download
+from huggingface_hub.errors import EntryNotFoundError
+
+from distilkobert.model_card import apply_eval_results
+
 logger = logging.getLogger(__name__)
 
 _SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 
 
-def card_summary(results: dict[str, Any]) -> dict[str, Any]:
-    """The flat view of nsmc_results.json that `apply_eval_results` reads (model, dataset, aggregate ...)."""
-    m, d, a = results["model"], results["dataset"], results["aggregate"]
-    tp = (results.get("per_seed") or [{}])[0].get("throughput", {})
-    return {
-        "model": m["name_or_path"] if not m.get("is_local") else m.get("hub_repo_id") or m["label"],
-        "revision": m.get("resolved_revision") or m.get("revision"),
-        "dataset": {"name": d["name"], "revision": d.get("resolved_revision") or d.get("revision"), "split": "test"},
-        "aggregate": {"test_accuracy_mean": a["test_accuracy"]["mean"], "test_accuracy_std": a["test_accuracy"]["std"],
-                      "test_f1_mean": a["test_f1_macro"]["mean"], "test_f1_std": a["test_f1_macro"]["std"]},
-        "per_seed": [{"seed": r["seed"], "accuracy": r["test"]["accuracy"], "f1": r["test"]["f1_macro"]}
-                     for r in results["per_seed"]],
-        "size": {"n_params": m["parameters"]["total"], "size_mb": m.get("checkpoint_weights_mb")},
-        "throughput": {"sentences_per_second": a["throughput_sentences_per_second"]["mean"],
-                       "batch_size": tp.get("batch_size"), "device": tp.get("device")},
-    }
-
-
-def _target_branch(api, repo_id: str, revision: Optional[str], card_branch: Optional[str]) -> tuple[str, str]:
+def _target_branch(api: HfApi, repo_id: str, revision: Optional[str], card_branch: Optional[str]) -> tuple[str, str]:
     """(branch to commit to, explanation). Never a tag, never a detached sha."""
     refs = api.list_repo_refs(repo_id)
     branches = {b.name for b in refs.branches}
@@ -55,14 +42,9 @@ def _target_branch(api, repo_id: str, revision: Optional[str], card_branch: Opti
 def update_model_card(results: dict[str, Any], *, model_path: str, is_local: bool, revision: Optional[str],
                       output_dir: Path, push_to_hub: bool, hub_model_id: Optional[str],
                       card_branch: Optional[str]) -> dict[str, Any]:
-    """Apply the results to the card; write it next to the results (and into a local model folder); push."""
-    from huggingface_hub import HfApi, hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError
-
-    from distilkobert.model_card import apply_eval_results
-
+    """Apply the results (nsmc_results.json as written) to the card; write it next to the results (and into a
+    local model folder); push."""
     repo_id = hub_model_id or (None if is_local else model_path)
-    summary = card_summary(results)
     api = HfApi()
     # start from the card of the place being updated: the pushed repo's branch, else the local folder
     text = ""
@@ -82,7 +64,7 @@ def update_model_card(results: dict[str, Any], *, model_path: str, is_local: boo
             text = Path(hf_hub_download(model_path, "README.md", revision=revision)).read_text(encoding="utf-8")
         except EntryNotFoundError:
             text = ""
-    new_text = apply_eval_results(text, summary, repo_id=repo_id)
+    new_text = apply_eval_results(text, results, repo_id=repo_id)
     out: dict[str, Any] = {"written": [], "pushed": None}
     card_path = output_dir / "README.md"
     card_path.write_text(new_text, encoding="utf-8")
@@ -92,7 +74,7 @@ def update_model_card(results: dict[str, Any], *, model_path: str, is_local: boo
         out["written"].append(str(Path(model_path) / "README.md"))
     if push_to_hub:
         logger.info("committing the model card to %s@%s (%s)", repo_id, branch, explanation)
-        acc = summary["aggregate"]["test_accuracy_mean"]
+        acc = results["aggregate"]["test_accuracy"]["mean"]
         info = api.upload_file(path_or_fileobj=new_text.encode("utf-8"), path_in_repo="README.md", repo_id=repo_id,
                                revision=branch, commit_message=f"NSMC results: test accuracy {100 * acc:.2f}%")
         out["pushed"] = {"repo_id": repo_id, "branch": branch, "reason": explanation,

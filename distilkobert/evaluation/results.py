@@ -14,19 +14,28 @@ Layout of nsmc_results.json (schema_version 1), the keys other tools read:
              each {mean, std, n, values}
   selection: protocol, split_accesses (ordered log), test_evaluations, test_read_during_training
   timings, versions, machine, command, created_at
+
+`card_fields` is the one reader of this layout for the model card (`distilkobert.model_card`).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import platform
 import statistics
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
+
+from distilkobert.environment import library_versions, machine_info
+from distilkobert.tables import markdown_table
 
 SCHEMA_VERSION = 1
 RESULTS_FILE = "nsmc_results.json"
+
+# `library_versions` and `machine_info` (distilkobert.environment) are recorded in every results file.
+__all__ = ["SCHEMA_VERSION", "RESULTS_FILE", "mean_std", "aggregate", "library_versions", "machine_info",
+           "format_results_table", "load_results", "compare_rows", "format_compare_table", "write_compare_output",
+           "card_fields"]
 
 
 def mean_std(values: Sequence[float]) -> dict[str, Any]:
@@ -48,32 +57,6 @@ def aggregate(per_seed: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def library_versions() -> dict[str, str]:
-    import importlib.metadata as md
-
-    out = {"python": platform.python_version()}
-    for name in ("torch", "transformers", "datasets", "evaluate", "tokenizers", "huggingface_hub", "accelerate",
-                 "numpy", "pyarrow", "distilkobert"):
-        try:
-            out[name] = md.version(name)
-        except md.PackageNotFoundError:
-            out[name] = None
-    return out
-
-
-def machine_info() -> dict[str, Any]:
-    import os
-
-    import torch
-
-    info: dict[str, Any] = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-                            "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-                            "cuda": torch.cuda.is_available()}
-    if torch.cuda.is_available():
-        info["gpu"] = torch.cuda.get_device_name(0)
-    return info
-
-
 def _pct(x: float | None, digits: int = 2) -> str:
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.{digits}f}"
 
@@ -81,20 +64,18 @@ def _pct(x: float | None, digits: int = 2) -> str:
 def format_results_table(results: dict[str, Any]) -> str:
     """A short human-readable summary: one line per seed, then mean +/- std, sizes and throughput."""
     m, d = results["model"], results["dataset"]
-    lines = [f"NSMC results: {m['label']} ({m.get('resolved_revision') or m.get('revision') or 'local'}) on "
+    title = (f"NSMC results: {m['label']} ({m.get('resolved_revision') or m.get('revision') or 'local'}) on "
              f"{d['name']} (train {d['used_splits']['train']}, validation {d['used_splits']['validation']}"
-             f"{' carved from train' if d['validation_carved_from_train'] else ''}, test {d['used_splits']['test']})",
-             "",
-             "| seed | best step | val acc (%) | test acc (%) | test macro-F1 (%) | train (s) | test sent/s |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for r in results["per_seed"]:
-        lines.append(f"| {r['seed']} | {r['selection']['best_step']} | {_pct(r['validation']['accuracy'])} | "
-                     f"{_pct(r['test']['accuracy'])} | {_pct(r['test']['f1_macro'])} | "
-                     f"{r['timings']['train_seconds']:.1f} | {r['throughput']['sentences_per_second']} |")
+             f"{' carved from train' if d['validation_carved_from_train'] else ''}, test {d['used_splits']['test']})")
+    rows = [[r["seed"], r["selection"]["best_step"], _pct(r["validation"]["accuracy"]), _pct(r["test"]["accuracy"]),
+             _pct(r["test"]["f1_macro"]), f"{r['timings']['train_seconds']:.1f}",
+             r["throughput"]["sentences_per_second"]] for r in results["per_seed"]]
     a = results["aggregate"]
-    lines.append(f"| mean ± std | | {_pct(a['validation_accuracy']['mean'])} ± {_pct(a['validation_accuracy']['std'])} | "
-                 f"{_pct(a['test_accuracy']['mean'])} ± {_pct(a['test_accuracy']['std'])} | "
-                 f"{_pct(a['test_f1_macro']['mean'])} ± {_pct(a['test_f1_macro']['std'])} | | |")
+    rows.append(["mean ± std", "", f"{_pct(a['validation_accuracy']['mean'])} ± {_pct(a['validation_accuracy']['std'])}",
+                 f"{_pct(a['test_accuracy']['mean'])} ± {_pct(a['test_accuracy']['std'])}",
+                 f"{_pct(a['test_f1_macro']['mean'])} ± {_pct(a['test_f1_macro']['std'])}", "", ""])
+    lines = [title, "", markdown_table(["seed", "best step", "val acc (%)", "test acc (%)", "test macro-F1 (%)",
+                                        "train (s)", "test sent/s"], rows, align="rrrrrrr")]
     tp = results["per_seed"][0]["throughput"] if results["per_seed"] else {}
     stats = d.get("token_stats", {})
     lines += ["",
@@ -163,17 +144,16 @@ def _size(mb: float | None) -> str:
 
 def format_compare_table(rows: list[dict[str, Any]]) -> str:
     """The original DistilKoBERT README table (Size MB, NSMC acc %) plus retained accuracy and speed."""
-    width = max([len(r["model"]) for r in rows] + [5])
-    lines = [f"| {'Model':<{width}} | Size (MB) | NSMC acc (%) | Retained (%) | Relative speed |",
-             f"| {'-' * width} | --------- | ------------ | ------------ | -------------- |"]
+    cells = []
     for r in rows:
         acc = _pct(r["accuracy_mean"])
         if r["seeds"] and r["seeds"] > 1:
             acc += f" ± {_pct(r['accuracy_std'])}"
-        size = _size(r["size_mb"])
-        retained = "-" if r["retained_pct"] is None else f"{r['retained_pct']:.1f}"
-        speed = "-" if r["relative_speed"] is None else f"{r['relative_speed']:.2f}x"
-        lines.append(f"| {r['model']:<{width}} | {size:>9} | {acc:>12} | {retained:>12} | {speed:>14} |")
+        cells.append([r["model"], _size(r["size_mb"]), acc,
+                      "-" if r["retained_pct"] is None else f"{r['retained_pct']:.1f}",
+                      "-" if r["relative_speed"] is None else f"{r['relative_speed']:.2f}x"])
+    lines = markdown_table(["Model", "Size (MB)", "NSMC acc (%)", "Retained (%)", "Relative speed"], cells,
+                           align="lrrrr", pad=True).splitlines()
     devices = {r["device"] for r in rows}
     notes = ["", "Size: checkpoint weight files (MB); NSMC acc: test accuracy, mean over seeds, checkpoint "
                  "selected on validation; retained and speed relative to the first row."]
@@ -192,3 +172,54 @@ def write_compare_output(rows: list[dict[str, Any]], table: str, path: str | Pat
         path.write_text(json.dumps({"rows": rows}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     else:
         path.write_text(table + "\n", encoding="utf-8")
+
+
+# ------------------------------------------------------------------------------------------ the card's view
+
+def _get(data: Any, *path: str) -> Any:
+    """data[path[0]][path[1]]...; None when a level is missing or not a mapping (a partial file never crashes)."""
+    for key in path:
+        if not isinstance(data, Mapping) or data.get(key) is None:
+            return None
+        data = data[key]
+    return data
+
+
+def card_fields(results: Mapping[str, Any]) -> dict[str, Any]:
+    """What a model card shows of one nsmc_results.json: model and dataset (with revisions), accuracy and macro-F1
+    (mean and std over seeds), seeds, parameters, size and throughput; None for anything the file lacks.
+
+    Raises ValueError for a file of another schema_version (a file without one is read as version 1).
+    """
+    version = results.get("schema_version", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION:
+        raise ValueError(f"{RESULTS_FILE} has schema_version {version!r}; this version of distilkobert reads "
+                         f"{SCHEMA_VERSION}")
+    model = _get(results, "model")
+    if isinstance(model, Mapping):
+        # a local model folder is named by the repo it is published to (or its label), never by a local path
+        name = (model.get("hub_repo_id") or model.get("label")) if model.get("is_local") else (
+            model.get("name_or_path") or model.get("label"))
+    else:
+        name = model if isinstance(model, str) else None
+    per_seed = _get(results, "per_seed")
+    per_seed = per_seed if isinstance(per_seed, list) else None
+    first_seed = per_seed[0] if per_seed and isinstance(per_seed[0], Mapping) else {}
+    throughput = _get(first_seed, "throughput") or {}
+    return {
+        "model": name,
+        "revision": _get(results, "model", "resolved_revision") or _get(results, "model", "revision"),
+        "dataset": _get(results, "dataset", "name"),
+        "dataset_revision": _get(results, "dataset", "resolved_revision") or _get(results, "dataset", "revision"),
+        "split": "test",
+        "acc": _get(results, "aggregate", "test_accuracy", "mean"),
+        "acc_std": _get(results, "aggregate", "test_accuracy", "std"),
+        "f1": _get(results, "aggregate", "test_f1_macro", "mean"),
+        "f1_std": _get(results, "aggregate", "test_f1_macro", "std"),
+        "n_seeds": len(per_seed) if per_seed is not None else _get(results, "aggregate", "test_accuracy", "n"),
+        "n_params": _get(results, "model", "parameters", "total"),
+        "size_mb": _get(results, "model", "checkpoint_weights_mb"),
+        "throughput": _get(results, "aggregate", "throughput_sentences_per_second", "mean"),
+        "tp_batch": _get(throughput, "batch_size"),
+        "tp_device": _get(throughput, "device"),
+    }
