@@ -11,16 +11,16 @@ from __future__ import annotations
 import json
 import math
 import os
-import platform
 import resource
 import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
+
+from distilkobert.environment import library_versions, load_average, machine_info
+from distilkobert.tables import markdown_table
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
@@ -29,65 +29,14 @@ REPO_ROOT = BENCH_DIR.parent
 # The line a worker process prints so that its parent can find the result among any library chatter.
 WORKER_MARKER = "@@BENCH_RESULT@@ "
 
-DEFAULT_PACKAGES = ("torch", "transformers", "tokenizers", "sentencepiece", "safetensors", "accelerate",
-                    "datasets", "numpy")
+# machine facts and library versions: distilkobert.environment (the same record as every results file)
+__all__ = ["BENCH_DIR", "RESULTS_DIR", "REPO_ROOT", "machine_info", "library_versions", "load_average",
+           "torch_threads_info", "percentile", "summarize", "time_call", "ratio", "peak_rss_mb", "current_rss_mb",
+           "emit_worker_result", "run_worker", "dir_size_mb", "results_path", "write_json", "format_table",
+           "print_table"]
 
 
 # --------------------------------------------------------------------------------------------- machine
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _total_ram_gb() -> float | None:
-    try:
-        return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3, 2)
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def machine_info() -> dict[str, Any]:
-    """CPU model, core counts, RAM, OS, Python and the load average when the benchmark started.
-
-    The load average is recorded because a busy machine makes every timing noisy; a reader can then judge.
-    """
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {
-        "cpu_model": _cpu_model(),
-        "logical_cores": os.cpu_count(),
-        "usable_cores": usable,
-        "ram_gb": _total_ram_gb(),
-        "os": platform.platform(),
-        "python": platform.python_version(),
-        "load_average_1_5_15": load_average(),
-        "timestamp_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
-
-
-def load_average() -> list[float] | None:
-    """The 1/5/15-minute load averages (None where the OS has none): above the core count, timings are noisy."""
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except (OSError, AttributeError):
-        return None
-
-
-def library_versions(packages: Iterable[str] = DEFAULT_PACKAGES) -> dict[str, str | None]:
-    """Installed distribution versions (None when a package is absent), read without importing it."""
-    out: dict[str, str | None] = {}
-    for name in packages:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
-
-
 def torch_threads_info() -> dict[str, Any]:
     """torch's intra-/inter-op thread counts and the relevant environment variables (imports torch)."""
     import torch
@@ -263,15 +212,12 @@ def format_table(rows: Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]],
     else:
         headers = list(headers or [])
         cells = [[_fmt(v) for v in r] for r in rows]
-    widths = [max([len(str(h))] + [len(c[i]) for c in cells]) for i, h in enumerate(headers)]
     if markdown:
-        lines = ["| " + " | ".join(str(h).ljust(w) for h, w in zip(headers, widths)) + " |",
-                 "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-        lines += ["| " + " | ".join(c.rjust(w) for c, w in zip(row, widths)) + " |" for row in cells]
-    else:
-        lines = ["  ".join(str(h).rjust(w) for h, w in zip(headers, widths)),
-                 "  ".join("-" * w for w in widths)]
-        lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells]
+        return markdown_table(headers, cells, align="r" * len(headers), pad=True)
+    widths = [max([len(str(h))] + [len(c[i]) for c in cells]) for i, h in enumerate(headers)]
+    lines = ["  ".join(str(h).rjust(w) for h, w in zip(headers, widths)),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells]
     return "\n".join(lines)
 
 
