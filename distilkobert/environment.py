@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 import platform
 import sys
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 __all__ = ["DEFAULT_PACKAGES", "library_versions", "machine_info", "cpu_model", "total_ram_gb", "load_average"]
 

@@ -1,10 +1,11 @@
 """The model card (README.md) of a published DistilKoBERT checkpoint.
 
 The card is rendered from `distilkobert/resources/model_card/metadata.yaml` (static Hub metadata) and
-`template.md` (body, `string.Template` placeholders; both shipped as package data) with the values of the training run (`distillation_info.json`) and of
-the NSMC evaluation (`nsmc_results.json`): nothing about a run is typed by hand. Every card is checked with
-huggingface_hub's `ModelCard` / `ModelCardData` parsing (YAML, `model-index`) before it is returned.
-NSMC results are read in their one format (`nsmc_results.json`, see `distilkobert.evaluation.results.card_fields`).
+`template.md` (body, `string.Template` placeholders; both shipped as package data) with the values of the
+training run (`distillation_info.json`) and of the NSMC evaluation (`nsmc_results.json`): nothing about a run
+is typed by hand. Every card is checked with huggingface_hub's `ModelCard` / `ModelCardData` parsing (YAML,
+`model-index`) before it is returned. NSMC results are read in their one format (`nsmc_results.json`, see
+`distilkobert.evaluation.results.card_fields`).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import json
 import math
 import os
 import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import yaml
 from huggingface_hub import EvalResult, ModelCard
@@ -326,7 +328,8 @@ def _merge_model_index(existing: Any, new_results: list, model_name: str) -> lis
         try:
             name, old = model_index_to_eval_results(existing)
         except (KeyError, TypeError, ValueError) as exc:
-            raise ModelCardError(f"the card's existing model-index cannot be parsed ({exc!r}); fix or remove it") from exc
+            raise ModelCardError(f"the card's existing model-index cannot be parsed ({exc!r}); "
+                                 "fix or remove it") from exc
         model_name = model_name or name
         kept = [r for r in old if not (r.task_type == NSMC_TASK and r.dataset_name == "NSMC")]
     merged = kept + new_results

@@ -165,7 +165,8 @@ def test_fraction_split_is_by_hash_and_stable_when_sources_are_added(sources, tm
         assert all(keyed_hash(t, 5) < 2**63 for t in texts["validation"])
         assert all(keyed_hash(t, 5) >= 2**63 for t in texts["train"])
     assert set(one["validation"]) <= set(two["validation"]) and set(one["train"]) <= set(two["train"])
-    assert r1.splits["train"] + r1.splits["validation"] == 5 and sum(r2.splits.values()) == 8  # c.jsonl line 4 is new without b
+    # c.jsonl line 4 is new without b
+    assert r1.splits["train"] + r1.splits["validation"] == 5 and sum(r2.splits.values()) == 8
 
 
 def test_paragraph_mode_and_bad_line_drops_its_paragraph(tmp_path: Path, capsys) -> None:

@@ -12,8 +12,14 @@ import pytest
 
 from distilkobert.data import nsmc
 from distilkobert.data.cli import nsmc_main
-from distilkobert.data.nsmc import (NsmcFormatError, QuotingError, build_nsmc, carve_validation, parse_nsmc_file,
-                                    unquote_document)
+from distilkobert.data.nsmc import (
+    NsmcFormatError,
+    QuotingError,
+    build_nsmc,
+    carve_validation,
+    parse_nsmc_file,
+    unquote_document,
+)
 from distilkobert.data.nsmc_builder import NsmcBuilder
 
 
@@ -105,7 +111,8 @@ def dirty_line_numbers() -> list[int]:
 @pytest.mark.parametrize("raw, expected, quoted", [
     ("아 더빙.. 진짜 짜증나네요", "아 더빙.. 진짜 짜증나네요", False),
     ("", "", False),
-    ('"""""""결혼은 현실이에요 징징징"""" 성현아 ... 못 하냐."""', '"결혼은 현실이에요 징징징" 성현아 ... 못 하냐.', True),
+    ('"""""""결혼은 현실이에요 징징징"""" 성현아 ... 못 하냐."""',
+     '"결혼은 현실이에요 징징징" 성현아 ... 못 하냐.', True),
     ('"""""""최고의 영화"""""""', '"최고의 영화"', True),
     ('"""제목을 """"노숙인의 탄생"""" 이렇게"""', '제목을 "노숙인의 탄생" 이렇게', True),
     ('""""""""""', '"', True),

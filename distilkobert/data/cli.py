@@ -13,7 +13,8 @@ import argparse
 import glob
 import os
 import sys
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from distilkobert.data.nsmc import (
     OFFICIAL_BASE_URL,
@@ -134,7 +135,8 @@ def corpus_arg_parser() -> argparse.ArgumentParser:
         prog="distilkobert dataset corpus",
         description="Build the cleaned, deduplicated pretraining corpus (parquet train / validation + dataset card) "
                     "from local files and Hub datasets in one streaming pass, and optionally publish it.",
-        epilog="Examples: SOURCE = corpus/*.gz | wiki.txt | docs.jsonl.gz | wikimedia/wikipedia:20231101.ko:train:text. "
+        epilog="Examples: SOURCE = corpus/*.gz | wiki.txt | docs.jsonl.gz | "
+               "wikimedia/wikipedia:20231101.ko:train:text. "
                "Licences: --source-licence 'boddari_*=CC BY 4.0' --source-licence 'nsmc_*=CC0-1.0' (a bare value "
                "applies to every source). A Hub source is read from HF_ENDPOINT (default: huggingface.co).",
     )
@@ -149,7 +151,8 @@ def corpus_arg_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-chars", type=int, default=5,
                    help="drop texts shorter than this many characters after cleaning (default: 5)")
     p.add_argument("--split-long", type=int, default=0, metavar="N",
-                   help="cut documents longer than N characters at sentence ends into chunks of <= N (default: 0 = off)")
+                   help="cut documents longer than N characters at sentence ends into chunks of <= N "
+                        "(default: 0 = off)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--validation-fraction", type=float,
                        help="fraction of documents (by keyed hash) in validation (default: 0.01; 0 = no validation)")

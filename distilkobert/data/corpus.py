@@ -31,8 +31,9 @@ import os
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import datasets
 import pyarrow as pa
@@ -271,7 +272,8 @@ def iter_hub_rows(spec: SourceSpec) -> Iterator[RawItem]:
     except CorpusError:
         raise
     except Exception as exc:  # noqa: BLE001
-        raise CorpusError(f"source {spec.name}: reading failed after row {index}: {type(exc).__name__}: {exc}") from None
+        raise CorpusError(f"source {spec.name}: reading failed after row {index}: "
+                          f"{type(exc).__name__}: {exc}") from None
 
 
 def iter_source(spec: SourceSpec, *, paragraphs: bool, text_field: str) -> Iterator[RawItem]:
@@ -411,7 +413,7 @@ def build_corpus(
                 log(f"warning: {spec.name}: {stats.invalid_items - MAX_REPORTED_PER_SOURCE} more invalid lines dropped "
                     "(all counted; the first 100 are listed in the dataset card)")
             log(f"  {spec.name}: {stats.documents_read:,} read, {stats.documents_written:,} written")
-        for neg_digest, src, text in sorted(heap, key=lambda item: -item[0]):
+        for _neg_digest, src, text in sorted(heap, key=lambda item: -item[0]):
             emit("validation", text, all_stats[src])
         if writers["train"].num_rows == 0:
             raise CorpusError("no document left for the train split "

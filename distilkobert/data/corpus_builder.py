@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Optional
+from typing import Any
 
 import datasets
 import pyarrow.parquet as pq
@@ -31,8 +32,8 @@ class CorpusConfig(datasets.BuilderConfig):
     text_field: str = "text"
     min_chars: int = 5
     split_long: int = 0
-    validation_fraction: Optional[float] = None
-    validation_size: Optional[int] = None
+    validation_fraction: float | None = None
+    validation_size: int | None = None
     seed: int = 42
     licences: list = field(default_factory=list)
 

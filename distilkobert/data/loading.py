@@ -2,7 +2,8 @@
 
 Both `train_distill.py` and `eval_nsmc.py` read datasets through :func:`load_dataset_pinned`, which also returns
 an identity of the data (the resolved commit sha of a Hub repo, or a content hash of a local folder) for the
-results files and for cache keys.
+results files and for cache keys. `datasets` and huggingface_hub read HF_ENDPOINT when imported: commands import
+this module after configuring the endpoint.
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
+
+import datasets
+from huggingface_hub import HfApi
 
 
 @dataclass
@@ -20,9 +24,9 @@ class LoadedDataset:
     dataset: Any
     name: str
     is_local: bool
-    revision: Optional[str]
-    resolved_revision: Optional[str]  # the commit sha, for a Hub repo (None if it could not be resolved)
-    fingerprint: Optional[str]  # sha256 of the folder's data files, for a local folder
+    revision: str | None
+    resolved_revision: str | None  # the commit sha, for a Hub repo (None if it could not be resolved)
+    fingerprint: str | None  # sha256 of the folder's data files, for a local folder
 
     @property
     def identity(self) -> str:
@@ -44,7 +48,7 @@ def folder_fingerprint(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def load_dataset_pinned(name_or_path: str, revision: Optional[str] = None) -> LoadedDataset:
+def load_dataset_pinned(name_or_path: str, revision: str | None = None) -> LoadedDataset:
     """`datasets.load_dataset` on a local folder or a Hub dataset repo at `revision`, pinned to what it names.
 
     datasets 5.2 caches a local folder under its basename and a hash that ignores the folder's location and
@@ -53,8 +57,6 @@ def load_dataset_pinned(name_or_path: str, revision: Optional[str] = None) -> Lo
     first, and that sha is loaded, so the rows and the recorded revision always agree.
     Errors from the library are re-raised as one clear `ValueError` naming the dataset and revision.
     """
-    import datasets
-
     path = Path(name_or_path).expanduser()
     local = path.exists()
     where = f"dataset {name_or_path!r}" + ("" if revision is None or local else f" at revision {revision!r}")
@@ -65,8 +67,6 @@ def load_dataset_pinned(name_or_path: str, revision: Optional[str] = None) -> Lo
             cache_dir = Path(datasets.config.HF_DATASETS_CACHE) / "distilkobert-local" / fingerprint[:20]
             dd = datasets.load_dataset(str(path), cache_dir=str(cache_dir))
         else:
-            from huggingface_hub import HfApi
-
             resolved = HfApi().dataset_info(name_or_path, revision=revision).sha
             dd = datasets.load_dataset(name_or_path, revision=resolved or revision)
     except Exception as exc:  # one clear line instead of a deep library traceback

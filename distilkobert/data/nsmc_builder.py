@@ -11,8 +11,9 @@ parsing and split logic with `build_nsmc`, so both give the same rows.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator, Optional
+from typing import Any
 
 import datasets
 
@@ -23,8 +24,8 @@ from distilkobert.data.nsmc import CITATION, LABEL_NAMES, load_nsmc_splits
 class NsmcConfig(datasets.BuilderConfig):
     """Sources and split parameters (None for both files: the official URLs)."""
 
-    train_file: Optional[str] = None
-    test_file: Optional[str] = None
+    train_file: str | None = None
+    test_file: str | None = None
     validation_size: int = 5000
     seed: int = 42
     on_bad_rows: str = "error"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from huggingface_hub import HfApi, hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError
@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 _SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 
 
-def _target_branch(api: HfApi, repo_id: str, revision: Optional[str], card_branch: Optional[str]) -> tuple[str, str]:
+def _target_branch(api: HfApi, repo_id: str, revision: str | None, card_branch: str | None) -> tuple[str, str]:
     """(branch to commit to, explanation). Never a tag, never a detached sha."""
     refs = api.list_repo_refs(repo_id)
     branches = {b.name for b in refs.branches}
@@ -39,9 +39,9 @@ def _target_branch(api: HfApi, repo_id: str, revision: Optional[str], card_branc
                     "committed to branch 'main' (use --card_branch to choose another branch)")
 
 
-def update_model_card(results: dict[str, Any], *, model_path: str, is_local: bool, revision: Optional[str],
-                      output_dir: Path, push_to_hub: bool, hub_model_id: Optional[str],
-                      card_branch: Optional[str]) -> dict[str, Any]:
+def update_model_card(results: dict[str, Any], *, model_path: str, is_local: bool, revision: str | None,
+                      output_dir: Path, push_to_hub: bool, hub_model_id: str | None,
+                      card_branch: str | None) -> dict[str, Any]:
     """Apply the results (nsmc_results.json as written) to the card; write it next to the results (and into a
     local model folder); push."""
     repo_id = hub_model_id or (None if is_local else model_path)

@@ -23,8 +23,9 @@ from __future__ import annotations
 import json
 import math
 import statistics
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from distilkobert.environment import library_versions, machine_info
 from distilkobert.tables import markdown_table
@@ -71,7 +72,8 @@ def format_results_table(results: dict[str, Any]) -> str:
              _pct(r["test"]["f1_macro"]), f"{r['timings']['train_seconds']:.1f}",
              r["throughput"]["sentences_per_second"]] for r in results["per_seed"]]
     a = results["aggregate"]
-    rows.append(["mean ± std", "", f"{_pct(a['validation_accuracy']['mean'])} ± {_pct(a['validation_accuracy']['std'])}",
+    rows.append(["mean ± std", "",
+                 f"{_pct(a['validation_accuracy']['mean'])} ± {_pct(a['validation_accuracy']['std'])}",
                  f"{_pct(a['test_accuracy']['mean'])} ± {_pct(a['test_accuracy']['std'])}",
                  f"{_pct(a['test_f1_macro']['mean'])} ± {_pct(a['test_f1_macro']['std'])}", "", ""])
     lines = [title, "", markdown_table(["seed", "best step", "val acc (%)", "test acc (%)", "test macro-F1 (%)",
@@ -158,7 +160,8 @@ def format_compare_table(rows: list[dict[str, Any]]) -> str:
     notes = ["", "Size: checkpoint weight files (MB); NSMC acc: test accuracy, mean over seeds, checkpoint "
                  "selected on validation; retained and speed relative to the first row."]
     if len(devices) > 1:
-        notes.append(f"WARNING: throughput was measured under different conditions ({'; '.join(sorted(map(str, devices)))}):"
+        conditions = "; ".join(sorted(map(str, devices)))
+        notes.append(f"WARNING: throughput was measured under different conditions ({conditions}):"
                      " relative speed is not comparable.")
     else:
         notes.append(f"Throughput measured on {devices.pop()}, tokenization excluded.")

@@ -5,9 +5,10 @@ Read through `importlib.resources`, so they are found in a checkout, an editable
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib.resources import files
 from string import Template
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # importlib.resources.abc is Python 3.11+
     from importlib.resources.abc import Traversable
