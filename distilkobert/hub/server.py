@@ -2,7 +2,7 @@
 
 It implements the ~20 routes that huggingface_hub, transformers, datasets and the ``hf`` CLI use to create
 repos, commit (regular and LFS files, deletions), manage branches and tags, list files and download them:
-see ``../shared/docs/hub-protocol.md``. Routes live in :mod:`distilkobert.hub.handler`, storage in
+see ``docs/hub-protocol.md`` in the repository. Routes live in :mod:`distilkobert.hub.handler`, storage in
 :mod:`distilkobert.hub.storage`.
 
 Use in-process::
