@@ -29,7 +29,26 @@ from distilkobert.data.sources import SourceError, is_hub_dataset_spec
 if TYPE_CHECKING:
     from distilkobert.data.corpus import CorpusBuildResult
 
-__all__ = ["nsmc_main", "corpus_main", "nsmc_arg_parser", "corpus_arg_parser", "nsmc_summary", "corpus_summary"]
+__all__ = ["nsmc_main", "corpus_main", "nsmc_arg_parser", "corpus_arg_parser", "nsmc_summary", "corpus_summary",
+           "add_output_arguments", "check_publish_arguments"]
+
+
+# ---------------------------------------------------------------------------------------------------- shared
+
+def add_output_arguments(p: argparse.ArgumentParser) -> None:
+    """The options every dataset command shares: where to write, whether to replace, publishing, summary JSON."""
+    p.add_argument("--output-dir", required=True, help="folder to write (parquet under data/ + README.md)")
+    p.add_argument("--overwrite", action="store_true", help="replace --output-dir if it exists and is not empty")
+    p.add_argument("--push-to-hub", metavar="REPO_ID", help="publish the folder as this dataset repo on the "
+                   "configured Hub (HF_ENDPOINT, default: huggingface.co); needs --version")
+    p.add_argument("--version", help="version tag for the published commit (e.g. v1.0); an existing tag is refused")
+    p.add_argument("--summary-json", metavar="PATH", help="also write the build summary as JSON to PATH")
+
+
+def check_publish_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """A usage error (exit 2) for publishing without a version."""
+    if args.push_to_hub and not args.version:
+        parser.error("--push-to-hub needs --version TAG")
 
 
 # ------------------------------------------------------------------------------------------------------ NSMC
@@ -74,12 +93,7 @@ def nsmc_arg_parser() -> argparse.ArgumentParser:
     p.add_argument("--on-bad-rows", choices=ON_BAD_ROWS, default="error",
                    help="error: stop at the first bad row, naming file and line (default); skip: leave bad rows "
                         "out and report each by line and reason")
-    p.add_argument("--output-dir", required=True, help="folder to write (parquet under data/ + README.md)")
-    p.add_argument("--overwrite", action="store_true", help="replace --output-dir if it exists and is not empty")
-    p.add_argument("--push-to-hub", metavar="REPO_ID", help="publish the folder as this dataset repo on the "
-                   "configured Hub (HF_ENDPOINT, default: huggingface.co); needs --version")
-    p.add_argument("--version", help="version tag for the published commit (e.g. v1.0); an existing tag is refused")
-    p.add_argument("--summary-json", metavar="PATH", help="also write the build summary as JSON to PATH")
+    add_output_arguments(p)
     return p
 
 
@@ -87,8 +101,7 @@ def nsmc_main(argv: Sequence[str] | None = None) -> int:
     """`distilkobert dataset nsmc ...`: returns 0 on success, 1 on a data/Hub error, 2 on a usage error."""
     parser = nsmc_arg_parser()
     args = parser.parse_args(argv)
-    if args.push_to_hub and not args.version:
-        parser.error("--push-to-hub needs --version TAG")
+    check_publish_arguments(parser, args)
     if args.validation_size < 0:
         parser.error("--validation-size must be >= 0")
     if args.push_to_hub and not prepare_hub(args.push_to_hub, args.version):
@@ -143,8 +156,7 @@ def corpus_arg_parser() -> argparse.ArgumentParser:
     p.add_argument("sources", nargs="+", metavar="SOURCE",
                    help="text file or glob (plain or .gz), JSON lines file (.jsonl/.ndjson/.json[.gz]), or Hub "
                         "dataset name[:config]:split:column")
-    p.add_argument("--output-dir", required=True, help="folder to write (parquet under data/ + README.md)")
-    p.add_argument("--overwrite", action="store_true", help="replace --output-dir if it exists and is not empty")
+    add_output_arguments(p)
     p.add_argument("--paragraphs", action="store_true",
                    help="text files hold blank-line-separated paragraphs (default: one document per line)")
     p.add_argument("--text-field", default="text", help="field of JSON lines records holding the text (default: text)")
@@ -165,10 +177,6 @@ def corpus_arg_parser() -> argparse.ArgumentParser:
                    help="a note (origin, URL, description) for the matching sources in the card; repeatable")
     p.add_argument("--description", help="first paragraph of the dataset card")
     p.add_argument("--max-shard-mb", type=int, default=256, help="start a new parquet file after this many MB of text")
-    p.add_argument("--push-to-hub", metavar="REPO_ID", help="publish the folder as this dataset repo on the "
-                   "configured Hub (HF_ENDPOINT, default: huggingface.co); needs --version")
-    p.add_argument("--version", help="version tag for the published commit; an existing tag is refused")
-    p.add_argument("--summary-json", metavar="PATH", help="also write the build summary as JSON to PATH")
     return p
 
 
@@ -176,8 +184,7 @@ def corpus_main(argv: Sequence[str] | None = None) -> int:
     """`distilkobert dataset corpus ...`: 0 on success, 1 on a data/Hub error, 2 on a usage error."""
     parser = corpus_arg_parser()
     args = parser.parse_args(argv)
-    if args.push_to_hub and not args.version:
-        parser.error("--push-to-hub needs --version TAG")
+    check_publish_arguments(parser, args)
     if args.max_shard_mb < 1:
         parser.error("--max-shard-mb must be >= 1")
     needs_hub = bool(args.push_to_hub) or any(
