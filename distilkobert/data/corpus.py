@@ -335,7 +335,8 @@ def build_corpus(
         raise CorpusError("no source given")
     apply_annotations(specs, licences, "licence", "--source-licence")
     apply_annotations(specs, notes, "note", "--source-note")
-    check_output_dir(output_dir, overwrite)
+    inputs = [("source", spec.location) for spec in specs if spec.kind != "hub"]  # never deleted by --overwrite
+    check_output_dir(output_dir, overwrite, inputs=inputs)
 
     key = _hash_key(seed)
     threshold = int(validation_fraction * 2**64) if validation_fraction is not None else 0
@@ -345,7 +346,7 @@ def build_corpus(
     all_stats: list[SourceStats] = []
     started = time.perf_counter()
     schema = arrow_schema(FEATURES, {"text": pa.string()})
-    with staged_output(output_dir, overwrite) as staging:
+    with staged_output(output_dir, overwrite, inputs=inputs) as staging:
         data_dir = staging / "data"
         writers = {"train": SplitWriter(data_dir, "train", schema, max_shard_bytes=max_shard_bytes)}
         if with_validation:

@@ -321,14 +321,15 @@ def build_nsmc(
 
     Raises `NsmcFormatError`, `SourceError`, `OutputDirError` or `ValueError` with a clear message.
     """
-    check_output_dir(output_dir, overwrite)
+    inputs = {"--train-file": train_file, "--test-file": test_file}  # never deleted by --overwrite
+    check_output_dir(output_dir, overwrite, inputs=inputs)
     splits, stats = load_nsmc_splits(train_file, test_file, validation_size=validation_size, seed=seed,
                                      on_bad_rows=on_bad_rows)
     split_labels = {s: {n: sum(1 for r in rows if r[2] == i) for i, n in enumerate(LABEL_NAMES)}
                     for s, rows in splits.items()}
     result = NsmcBuildResult(output_dir=str(output_dir), splits={s: len(r) for s, r in splits.items()},
                              split_labels=split_labels, files=stats, seed=seed, validation_size=validation_size)
-    with staged_output(output_dir, overwrite) as staging:
+    with staged_output(output_dir, overwrite, inputs=inputs) as staging:
         data_dir = staging / "data"
         data_dir.mkdir()
         num_bytes = {s: _write_split(data_dir, s, rows) for s, rows in splits.items()}

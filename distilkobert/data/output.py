@@ -1,4 +1,5 @@
-"""Output folders, dataset cards and publication shared by the dataset builders."""
+"""The output-folder policy of every command (`check_output_dir`, `staged_output`, `clear_output_dir`), and the
+dataset cards and publication shared by the dataset builders."""
 
 from __future__ import annotations
 
@@ -8,34 +9,74 @@ import shlex
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import yaml
 
 
-class OutputDirError(Exception):
-    """The output folder cannot be used (exists and is not empty without --overwrite, ...)."""
+class OutputDirError(ValueError):
+    """The output folder cannot be used (a file, not empty without --overwrite, holds an input, ...)."""
 
 
-def check_output_dir(output_dir: str | os.PathLike, overwrite: bool) -> Path:
-    """Fail early, before any work, when `output_dir` is a non-empty folder and `overwrite` is off."""
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+Inputs = Mapping[str, "str | os.PathLike | None"] | Iterable[tuple[str, "str | os.PathLike | None"]]
+
+
+def check_output_dir(output_dir: str | os.PathLike, overwrite: bool, *, inputs: Inputs | None = None,
+                     flag: str = "--output-dir",
+                     overwrite_flag: str = "--overwrite", keep_contents: bool = False) -> Path:
+    """The one output-folder policy of every command, applied before any work; returns the folder's Path.
+
+    - a path that exists and is not a folder is refused;
+    - a non-empty folder is refused unless `overwrite` (the command then replaces its contents), or unless
+      `keep_contents` (a folder that is meant to be reused: a resumed training run, the local Hub's data);
+    - with `overwrite`, a folder that holds one of the command's `inputs` ({flag: path} or (flag, path) pairs)
+      is refused: replacing the folder would delete that input.
+    Raises `OutputDirError` with one line naming the argument.
+    """
     path = Path(output_dir)
     if path.exists() and not path.is_dir():
-        raise OutputDirError(f"--output-dir {path} exists and is not a folder")
-    if path.is_dir() and any(path.iterdir()) and not overwrite:
-        raise OutputDirError(f"--output-dir {path} exists and is not empty; pass --overwrite to replace it")
+        raise OutputDirError(f"{flag} {path}: is a file, not a folder")
+    if not path.is_dir() or keep_contents or not any(path.iterdir()):
+        return path
+    if not overwrite:
+        raise OutputDirError(f"{flag} {path}: exists and is not empty; pass {overwrite_flag} to replace its contents")
+    pairs = inputs.items() if isinstance(inputs, Mapping) else (inputs or ())
+    for input_flag, value in pairs:
+        if value and Path(value).exists() and _inside(Path(value), path):
+            raise OutputDirError(f"{flag} {path}: holds the input {input_flag} {value}, which {overwrite_flag} would "
+                                 "delete; write to another folder")
     return path
 
 
+def clear_output_dir(output_dir: str | os.PathLike) -> None:
+    """Remove the contents of a folder that `check_output_dir(..., overwrite=True)` accepted (the folder stays)."""
+    for child in Path(output_dir).iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
 @contextmanager
-def staged_output(output_dir: str | os.PathLike, overwrite: bool) -> Iterator[Path]:
+def staged_output(output_dir: str | os.PathLike, overwrite: bool, *, inputs: Inputs | None = None,
+                  flag: str = "--output-dir") -> Iterator[Path]:
     """Yield a temporary sibling folder; on success it replaces `output_dir`, on failure it is removed.
 
-    A crash half-way therefore never leaves a half-written dataset where a good one was.
+    A crash half-way therefore never leaves a half-written folder where a good one was. The folder is checked
+    with `check_output_dir` first (so an input inside it is never deleted).
     """
-    final = check_output_dir(output_dir, overwrite)
+    final = check_output_dir(output_dir, overwrite, inputs=inputs, flag=flag)
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.building-", dir=final.parent))
     try:
@@ -76,13 +117,14 @@ def md_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 def refuse_existing_version(repo_id: str, version: str) -> bool:
     """True (and an error printed) if dataset `repo_id` already has the tag `version`: checked before a long
     build; `publish_folder` checks again before uploading. Hub errors (repo absent, ...) mean "not there"."""
-    from huggingface_hub import HfApi
+    # imported here: callers configure the Hub endpoint first (prepare_hub), huggingface_hub reads it at import
+    from distilkobert.hub.publish import existing_version
 
     try:
-        tags = HfApi().list_repo_refs(repo_id, repo_type="dataset").tags
-    except Exception:  # noqa: BLE001 - a missing repo is the normal first-publication case
+        exists = existing_version(repo_id, version, repo_type="dataset") is not None
+    except Exception:  # noqa: BLE001 - cannot tell: publish_folder checks again before uploading
         return False
-    if any(tag.name == version for tag in tags):
+    if exists:
         print(f"error: version {version!r} of dataset {repo_id} already exists on the Hub; nothing was built or "
               "published. Choose a new --version.", file=sys.stderr)
         return True

@@ -1,22 +1,39 @@
-"""Command-line / YAML arguments of `train_distill.py` (dataclasses for `HfArgumentParser`).
+"""Arguments of `train_distill.py` / `distilkobert train`: typed dataclasses for `HfArgumentParser`.
 
-A recipe is a flat YAML mapping whose keys are the fields below plus `transformers.TrainingArguments`'
-fields. Flags given on the command line override the recipe (flags win). `parse_args(argv)` does both.
+`parse_args(["recipe.yaml", "--flag", "value", ...])` reads the recipe (a YAML mapping of the fields below and of
+`transformers.TrainingArguments`' fields, with their own types: `student_layers: [0, 4, 8]`, `student_config:` a
+mapping) as defaults, then the flags, which win (see `distilkobert.recipe`). Each dataclass checks its own fields
+in `__post_init__`; `check_combination` holds the few rules that join two of them. Checks that need files (the
+teacher's config, the tokenizer, the output folder) run at the start of `distill.run.run`, before any model loads.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
-from dataclasses import dataclass, field, fields
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
+
+from transformers import TrainingArguments
+
+from distilkobert.recipe import RecipeParser
 
 NO_TEACHER = ("none", "null", "")
 
 
+def _layer_items(text: str) -> list[int]:
+    """One `--student_layers` item: `4` or the comma-separated form `0,4,8` (both are accepted)."""
+    try:
+        return [int(x) for x in text.replace(" ", "").split(",") if x != ""]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected teacher layer numbers (e.g. 0 4 8 or 0,4,8), got {text!r}") \
+            from None
+
+
 @dataclass
-class ModelArguments:
+class DistillationModelArguments:
     """Teacher, student and tokenizer."""
 
     teacher_name_or_path: str = field(
@@ -32,10 +49,11 @@ class ModelArguments:
     student_model_type: str = field(
         default="distilbert", metadata={"help": "Student architecture.", "choices": ["distilbert", "bert"]}
     )
-    student_layers: str = field(
-        default="0,4,8", metadata={"help": "Teacher layers copied into the student, comma separated (e.g. 0,4,8)."}
+    student_layers: list[int] = field(
+        default_factory=lambda: [0, 4, 8],
+        metadata={"help": "Teacher layers copied into the student, in order: 0 4 8 (or 0,4,8; a list in YAML)."},
     )
-    student_config: str | None = field(
+    student_config: dict | str | None = field(
         default=None,
         metadata={"help": "Student config as JSON (string or .json file; a mapping in YAML). Required without a "
                           "teacher; with a teacher it overrides fields of the derived config (e.g. dropout)."},
@@ -46,37 +64,83 @@ class ModelArguments:
                           "student's dtype.", "choices": ["auto", "float32", "bfloat16", "float16"]},
     )
 
+    def __post_init__(self) -> None:
+        self.student_layers = _flat_layers(self.student_layers)
+        config_given = bool(self.student_config)  # '{}' given as a flag counts as given (BERT's defaults)
+        self.student_config = _config_mapping(self.student_config)
+        if self.has_teacher:
+            if not self.student_layers:
+                raise ValueError("--student_layers: at least one teacher layer is needed")
+            negative = [i for i in self.student_layers if i < 0]
+            if negative:
+                raise ValueError(f"--student_layers: layer indices start at 0, got {negative}")
+            repeated = sorted({i for i in self.student_layers if self.student_layers.count(i) > 1})
+            if repeated:
+                raise ValueError(f"--student_layers: teacher layer(s) {repeated} listed more than once")
+        else:
+            if not config_given:
+                raise ValueError("--teacher_name_or_path none needs --student_config (the student architecture)")
+            if not self.tokenizer_name_or_path:
+                raise ValueError("--teacher_name_or_path none needs --tokenizer_name_or_path")
+
     @property
     def has_teacher(self) -> bool:
         return (self.teacher_name_or_path or "").strip().lower() not in NO_TEACHER
 
-    def layer_list(self) -> list[int]:
-        try:
-            return [int(x) for x in str(self.student_layers).replace(" ", "").split(",") if x != ""]
-        except ValueError:
-            raise ValueError(f"--student_layers: expected comma-separated integers, got {self.student_layers!r}")
+    @property
+    def tokenizer_source(self) -> tuple[str, str | None]:
+        """(folder or repo, revision) of the tokenizer: its own, else the teacher's."""
+        if self.tokenizer_name_or_path:
+            return self.tokenizer_name_or_path, self.tokenizer_revision
+        return self.teacher_name_or_path, self.teacher_revision
 
-    def student_config_dict(self) -> dict[str, Any]:
-        if not self.student_config:
-            return {}
-        text = self.student_config
-        if text.strip().endswith(".json") and Path(text).is_file():
-            text = Path(text).read_text(encoding="utf-8")
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"--student_config: not valid JSON ({exc}): {self.student_config[:200]!r}")
-        if not isinstance(value, dict):
-            raise ValueError("--student_config: expected a JSON object")
-        return value
+
+def _flat_layers(value: Any) -> list[int]:
+    """student_layers from a flag (lists of `_layer_items`), a YAML list, or an old-style "0,4,8" string."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    out: list[int] = []
+    try:
+        for item in items:
+            if isinstance(item, (list, tuple)):
+                out += [int(i) for i in item]
+            elif isinstance(item, str):
+                out += _layer_items(item)
+            elif isinstance(item, bool) or not float(item).is_integer():
+                raise ValueError(item)
+            else:
+                out.append(int(item))
+    except (TypeError, ValueError):
+        raise ValueError(f"--student_layers: expected teacher layer numbers (e.g. 0 4 8), got {value!r}") from None
+    return out
+
+
+def _config_mapping(value: dict | str | None) -> dict[str, Any]:
+    """student_config from a YAML mapping, a JSON string or a .json file -> a dict."""
+    if not value:
+        return {}
+    if isinstance(value, dict):
+        return dict(value)
+    text = value
+    if text.strip().endswith(".json"):
+        if not Path(text.strip()).is_file():
+            raise ValueError(f"--student_config {text}: no such file")
+        text = Path(text.strip()).read_text(encoding="utf-8")
+    try:
+        mapping = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--student_config: not valid JSON ({exc}): {value[:200]!r}") from None
+    if not isinstance(mapping, dict):
+        raise ValueError("--student_config: expected a JSON object")
+    return mapping
 
 
 @dataclass
-class DataArguments:
+class DistillationDataArguments:
     """Corpus, tokenization cache, packing and masking."""
 
     dataset_name_or_path: str | None = field(
-        default=None, metadata={"help": "Corpus dataset (folder or Hub repo) with a `text` column, or a .txt[.gz] file."}
+        default=None,
+        metadata={"help": "Corpus dataset (folder or Hub repo) with a `text` column, or a .txt[.gz] file."}
     )
     dataset_revision: str | None = field(default=None, metadata={"help": "Hub revision of the corpus dataset."})
     text_column: str = field(default="text")
@@ -87,7 +151,8 @@ class DataArguments:
     )
     max_seq_length: int = field(default=128, metadata={"help": "Sequence length, [CLS] and [SEP] included."})
     min_seq_length: int = field(
-        default=12, metadata={"help": "Sequences shorter than this many tokens (specials included) are dropped (counted)."}
+        default=12,
+        metadata={"help": "Sequences shorter than this many tokens (specials included) are dropped (counted)."}
     )
     packing: bool = field(
         default=True,
@@ -109,6 +174,26 @@ class DataArguments:
     eval_mask_repeats: int = field(
         default=1, metadata={"help": "Held-out evaluation passes, each with other fixed masks (pooled; less noise)."})
 
+    def __post_init__(self) -> None:
+        if not self.dataset_name_or_path:
+            raise ValueError("--dataset_name_or_path is required")
+        total = self.word_mask + self.word_keep + self.word_rand
+        if min(self.word_mask, self.word_keep, self.word_rand) < 0 or abs(total - 1.0) > 1e-6:
+            raise ValueError(f"--word_mask + --word_keep + --word_rand must sum to 1, each >= 0 (got {total})")
+        if self.max_seq_length < 4:
+            raise ValueError("--max_seq_length must be >= 4")
+        if not 0 < self.mlm_probability <= 1:
+            raise ValueError(f"--mlm_probability must be in (0, 1] (got {self.mlm_probability})")
+        if not 0 <= self.validation_fraction < 1:
+            raise ValueError(f"--validation_fraction must be in [0, 1) (got {self.validation_fraction})")
+        if self.max_train_texts is not None and self.max_train_texts < 1:
+            raise ValueError(f"--max_train_texts must be >= 1 (got {self.max_train_texts})")
+        if self.max_eval_sequences < 1 or self.eval_mask_repeats < 1:
+            raise ValueError("--max_eval_sequences and --eval_mask_repeats must be >= 1")
+
+
+LOSS_WEIGHTS = ("alpha_ce", "alpha_mlm", "alpha_cos", "alpha_mse")
+
 
 @dataclass
 class DistillationArguments:
@@ -123,7 +208,8 @@ class DistillationArguments:
                                                        "help": "KL over all non-pad positions or masked only."})
     mse_layer_map: str | None = field(
         default=None,
-        metadata={"help": "student:teacher hidden-state pairs (0 = embeddings), e.g. '1:4,2:8,3:12' (default uniform)."},
+        metadata={"help": "student:teacher hidden-state pairs (0 = embeddings), e.g. '1:4,2:8,3:12' (a mapping in "
+                          "YAML; default uniform)."},
     )
     full_logits: bool = field(
         default=False, metadata={"help": "Project every position onto the vocabulary (slower; for comparison)."}
@@ -133,95 +219,62 @@ class DistillationArguments:
         default=None, metadata={"help": "Branch receiving pushed checkpoints (default '<version>-checkpoints')."}
     )
     push_checkpoints: bool = field(default=True, metadata={"help": "Push every saved checkpoint (with --push_to_hub)."})
+    overwrite: bool = field(
+        default=False,
+        metadata={"help": "Replace the contents of a non-empty --output_dir (refused by default; not needed with "
+                          "--resume_from_checkpoint, which continues the run in that folder)."})
     recipe: str | None = field(default=None, metadata={"help": "(set automatically) the YAML recipe path."})
 
+    def __post_init__(self) -> None:
+        for name in LOSS_WEIGHTS:
+            if getattr(self, name) < 0:
+                raise ValueError(f"--{name} must be >= 0 (got {getattr(self, name)})")
+        if sum(getattr(self, name) for name in LOSS_WEIGHTS) <= 0:
+            raise ValueError("--alpha_ce, --alpha_mlm, --alpha_cos and --alpha_mse are all 0: no loss to train")
+        if self.temperature <= 0:
+            raise ValueError("--temperature must be > 0")
+        if isinstance(self.mse_layer_map, dict):  # YAML mapping {1: 4, 2: 8} -> "1:4,2:8"
+            self.mse_layer_map = ",".join(f"{s}:{t}" for s, t in self.mse_layer_map.items())
 
-# YAML values that HfArgumentParser expects as one comma-separated string
-_COMMA_FIELDS = {"student_layers"}
-_JSON_FIELDS = {"student_config"}
+
+ARGUMENT_CLASSES = (DistillationModelArguments, DistillationDataArguments, DistillationArguments, TrainingArguments)
 
 
-def _parser():
-    from transformers import HfArgumentParser, TrainingArguments
+def check_combination(model_args: DistillationModelArguments, distill_args: DistillationArguments,
+                      training_args: TrainingArguments) -> None:
+    """The rules that join two argument groups (each group checks itself in `__post_init__`)."""
+    if not model_args.has_teacher:
+        if distill_args.alpha_ce or distill_args.alpha_cos or distill_args.alpha_mse:
+            raise ValueError("--teacher_name_or_path none trains MLM alone: set --alpha_ce 0 --alpha_cos 0 "
+                             "--alpha_mse 0")
+    if training_args.push_to_hub:
+        if not training_args.hub_model_id or "/" not in training_args.hub_model_id:
+            raise ValueError("--push_to_hub needs --hub_model_id ORG/NAME")
+        if not distill_args.version:
+            raise ValueError("--push_to_hub needs --version TAG")
+    resume = str(training_args.resume_from_checkpoint or "").lower()
+    if distill_args.overwrite and resume not in ("", "false", "0", "no"):
+        raise ValueError("--overwrite with --resume_from_checkpoint: overwriting would delete the checkpoints the "
+                         "run resumes from; give one of them")
 
-    return HfArgumentParser(
-        (ModelArguments, DataArguments, DistillationArguments, TrainingArguments),
+
+def build_parser() -> RecipeParser:
+    parser = RecipeParser(
+        ARGUMENT_CLASSES,
         prog="train_distill.py (or: distilkobert train)",
         description="Distil a student from a masked-LM teacher, or train MLM alone (--teacher_name_or_path none). "
-                    "Usage: train_distill.py [recipe.yaml] [--flag value ...]; the recipe is a flat YAML mapping of "
-                    "the options below, flags override it.")
+                    "Usage: train_distill.py [recipe.yaml] [--flag value ...]; the recipe is a YAML mapping of the "
+                    "options below (lists and mappings as such), flags override it.")
+    for action in parser._actions:
+        if action.dest == "student_layers":  # also accept the comma-separated form 0,4,8
+            action.type = _layer_items
+    return parser
 
 
-def yaml_to_argv(path: str | Path) -> list[str]:
-    """Turn a flat YAML recipe into flags, checking every key (clear error naming the file)."""
-    import yaml
-    from transformers import TrainingArguments
-
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ValueError(f"{path}: cannot read the recipe: {exc}")
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: a recipe must be a mapping of argument names to values")
-    known = {f.name for cls in (ModelArguments, DataArguments, DistillationArguments, TrainingArguments)
-             for f in fields(cls)}
-    argv: list[str] = []
-    for key, value in data.items():
-        if key not in known:
-            raise ValueError(f"{path}: unknown recipe key {key!r} (see `train_distill.py --help`)")
-        if value is None:
-            continue
-        if key in _JSON_FIELDS and isinstance(value, dict):
-            argv += [f"--{key}", json.dumps(value)]
-        elif isinstance(value, (list, tuple)):
-            items = [str(v) for v in value]
-            argv += [f"--{key}", ",".join(items)] if key in _COMMA_FIELDS else [f"--{key}", *items]
-        elif isinstance(value, dict):
-            argv += [f"--{key}", json.dumps(value)]
-        else:
-            argv += [f"--{key}", str(value)]
-    return argv
-
-
-def parse_args(argv: Sequence[str] | None = None):
-    """`[recipe.yaml] [--flag value ...]` -> (ModelArguments, DataArguments, DistillationArguments, TrainingArguments)."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    recipe = None
-    if argv and not argv[0].startswith("-") and argv[0].endswith((".yaml", ".yml")):
-        recipe = argv.pop(0)
-    full = (yaml_to_argv(recipe) if recipe else []) + argv  # argparse keeps the last value: flags win
-    parser = _parser()
-    model_args, data_args, distill_args, training_args = parser.parse_args_into_dataclasses(args=full)
-    if recipe:
-        distill_args.recipe = recipe
-    validate(model_args, data_args, distill_args)
+def parse_args(argv: Sequence[str]):
+    """`[recipe.yaml] [--flag value ...]` -> (DistillationModelArguments, DistillationDataArguments,
+    DistillationArguments, TrainingArguments), checked; a bad argument is a ValueError naming it."""
+    (model_args, data_args, distill_args, training_args), recipe = build_parser().parse_recipe_and_flags(argv)
+    distill_args.recipe = recipe
+    check_combination(model_args, distill_args, training_args)
     return model_args, data_args, distill_args, training_args
-
-
-def validate(model_args: ModelArguments, data_args: DataArguments, distill_args: DistillationArguments) -> None:
-    """Argument errors that can be found before anything is loaded."""
-    layers = model_args.layer_list()
-    if model_args.has_teacher and not layers:
-        raise ValueError("--student_layers: at least one teacher layer is needed")
-    if not model_args.has_teacher:
-        if not model_args.student_config:
-            raise ValueError("--teacher_name_or_path none needs --student_config (the student architecture)")
-        if distill_args.alpha_ce or distill_args.alpha_cos or distill_args.alpha_mse:
-            raise ValueError("--teacher_name_or_path none trains MLM alone: set --alpha_ce 0 --alpha_cos 0 --alpha_mse 0")
-        if not distill_args.alpha_mlm:
-            raise ValueError("--teacher_name_or_path none with --alpha_mlm 0 leaves no loss to train")
-        if not model_args.tokenizer_name_or_path:
-            raise ValueError("--teacher_name_or_path none needs --tokenizer_name_or_path")
-    for name in ("alpha_ce", "alpha_mlm", "alpha_cos", "alpha_mse"):
-        if getattr(distill_args, name) < 0:
-            raise ValueError(f"--{name} must be >= 0")
-    if distill_args.temperature <= 0:
-        raise ValueError("--temperature must be > 0")
-    if not data_args.dataset_name_or_path:
-        raise ValueError("--dataset_name_or_path is required")
-    total = data_args.word_mask + data_args.word_keep + data_args.word_rand
-    if abs(total - 1.0) > 1e-6:
-        raise ValueError(f"--word_mask + --word_keep + --word_rand must sum to 1 (got {total})")
-    if data_args.max_seq_length < 4:
-        raise ValueError("--max_seq_length must be >= 4")

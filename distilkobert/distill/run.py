@@ -14,8 +14,10 @@ import platform
 import shutil
 import sys
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any
 
 logger = logging.getLogger("distilkobert.distill")
 
@@ -24,25 +26,19 @@ TOKENIZER_PATTERNS = ["tokenizer.json", "tokenizer_config.json", "special_tokens
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns a process exit code (2 for bad arguments / inputs)."""
+    """Entry point; returns a process exit code (2, with one line naming the argument, for bad arguments)."""
     from distilkobert.hub.endpoint import configure_hub_environment
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if not {"-h", "--help"} & set(argv):  # --help needs no Hub
         configure_hub_environment()  # before any Hugging Face import: they read HF_ENDPOINT at import time
     from distilkobert.distill.arguments import parse_args
-
-    try:
-        args = parse_args(argv)
-    except ValueError as exc:
-        print(f"train_distill: error: {exc}", file=sys.stderr)
-        return 2
     from distilkobert.hub.publish import VersionExistsError
 
     try:
-        run(*args)
+        run(*parse_args(argv))
     except (ValueError, OSError, VersionExistsError) as exc:
-        print(f"train_distill: error: {exc}", file=sys.stderr)
+        print(f"train_distill: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     return 0
 
@@ -108,62 +104,152 @@ def _resume_value(value, output_dir: Path):
     raise ValueError(f"--resume_from_checkpoint {value}: no complete checkpoint in {output_dir}")
 
 
+@dataclass
+class Checked:
+    """What the checks before loading found out and `run` reuses."""
+
+    tokenizer: Any
+    teacher_layers: int | None
+    layer_map: list[tuple[int, int]]
+    output_dir: Path
+    clear_output: bool
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
+
+
+def check_before_loading(model_args, data_args, distill_args, training_args) -> Checked:
+    """Every check that needs files but no model weights, before anything is loaded or tokenized.
+
+    References (folder or valid Hub id, Hub reachable), the output folder, the teacher's config (read alone,
+    cheap): layer indices, positions vs --max_seq_length, vocabulary vs the tokenizer; the student's positions;
+    --mse_layer_map; a free --version on the Hub. Raises ValueError / OSError with one line naming the argument.
+    """
+    from transformers import AutoConfig, AutoTokenizer, BertConfig, DistilBertConfig
+
+    from distilkobert.data.output import check_output_dir
+    from distilkobert.distill.losses import parse_layer_map
+    from distilkobert.distill.publishing import check_version_available
+    from distilkobert.hub.endpoint import require_hub, resolve_model_reference
+
+    tok_src, tok_rev = model_args.tokenizer_source
+    tok_flag = "--tokenizer_name_or_path" if model_args.tokenizer_name_or_path else "--teacher_name_or_path"
+    references = {tok_flag: (tok_src, "model")}
+    if model_args.has_teacher:
+        references["--teacher_name_or_path"] = (model_args.teacher_name_or_path, "model")
+    dataset = data_args.dataset_name_or_path
+    if not Path(dataset).expanduser().is_file():  # a .txt[.gz] corpus file is a valid dataset too
+        references["--dataset_name_or_path"] = (dataset, "dataset")
+    for flag, (name, repo_type) in references.items():
+        resolve_model_reference(name, flag)
+        require_hub(name, flag, repo_type=repo_type)
+
+    resume = str(training_args.resume_from_checkpoint or "").lower() not in ("", "false", "0", "no")
+    inputs = {flag: name for flag, (name, _) in references.items()}
+    inputs.update({"--dataset_name_or_path": dataset, "--cache_dir": data_args.cache_dir,
+                   "recipe": distill_args.recipe,
+                   "--resume_from_checkpoint": None if str(training_args.resume_from_checkpoint).lower() in (
+                       "true", "last", "1", "yes") else training_args.resume_from_checkpoint})
+    output_dir = check_output_dir(training_args.output_dir, distill_args.overwrite, inputs=inputs,
+                                  flag="--output_dir", keep_contents=resume)
+    clear_output = distill_args.overwrite and output_dir.is_dir() and any(output_dir.iterdir())
+
+    teacher_config = None
+    if model_args.has_teacher:
+        name = model_args.teacher_name_or_path
+        try:
+            teacher_config = AutoConfig.from_pretrained(name, revision=model_args.teacher_revision)
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"--teacher_name_or_path {name}: cannot read its config.json ({_first_line(exc)})") \
+                from None
+        if getattr(teacher_config, "model_type", None) != "bert":
+            raise ValueError(f"--teacher_name_or_path {name}: only BERT-family teachers are supported (model_type "
+                             f"{getattr(teacher_config, 'model_type', None)!r})")
+        architectures = getattr(teacher_config, "architectures", None) or []
+        if distill_args.alpha_ce > 0 and architectures and not any("MaskedLM" in a for a in architectures):
+            # saved without its MLM head (e.g. BertModel); load_teacher checks the weights themselves again
+            raise ValueError(f"teacher {name} has no MLM head (encoder only, {architectures[0]}): --alpha_ce must "
+                             "be 0 (use --alpha_cos / --alpha_mse)")
+        n_layers = teacher_config.num_hidden_layers
+        bad = [i for i in model_args.student_layers if i >= n_layers]
+        if bad:
+            raise ValueError(f"--student_layers {bad}: out of range, the teacher has {n_layers} layers "
+                             f"(0 to {n_layers - 1})")
+        if data_args.max_seq_length > teacher_config.max_position_embeddings:
+            raise ValueError(f"--max_seq_length {data_args.max_seq_length}: above the teacher's "
+                             f"max_position_embeddings ({teacher_config.max_position_embeddings})")
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(tok_src, revision=tok_rev)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{tok_flag} {tok_src}: cannot load a tokenizer ({_first_line(exc)})") from None
+    for attr in ("pad_token_id", "mask_token_id", "cls_token_id", "sep_token_id"):
+        if getattr(tokenizer, attr) is None:
+            raise ValueError(f"{tok_flag} {tok_src}: the tokenizer's {attr} is not defined")
+    if teacher_config is not None and len(tokenizer) != teacher_config.vocab_size:
+        raise ValueError(f"{tok_flag} {tok_src}: the tokenizer has {len(tokenizer)} tokens but the teacher's "
+                         f"vocab_size is {teacher_config.vocab_size}; use the teacher's tokenizer")
+
+    overrides = model_args.student_config
+    default_config = BertConfig if model_args.student_model_type == "bert" else DistilBertConfig
+    positions = overrides.get("max_position_embeddings") or (
+        teacher_config.max_position_embeddings if teacher_config is not None
+        else default_config().max_position_embeddings)
+    if data_args.max_seq_length > positions:
+        raise ValueError(f"--max_seq_length {data_args.max_seq_length}: above the student's max_position_embeddings "
+                         f"({positions}; set it with --student_config)")
+
+    layer_map = []
+    if teacher_config is not None and distill_args.alpha_mse > 0:
+        layer_map = parse_layer_map(distill_args.mse_layer_map, len(model_args.student_layers),
+                                    teacher_config.num_hidden_layers)
+    if training_args.push_to_hub:
+        require_hub(training_args.hub_model_id, "--hub_model_id")
+        check_version_available(training_args.hub_model_id, distill_args.version)  # refuse before any training
+    return Checked(tokenizer=tokenizer, teacher_layers=teacher_config.num_hidden_layers if teacher_config else None,
+                   layer_map=layer_map, output_dir=output_dir, clear_output=clear_output)
+
+
 def run(model_args, data_args, distill_args, training_args) -> dict:
-    """Train, evaluate, save and publish; returns the distillation info dict."""
+    """Check, train, evaluate, save and publish; returns the distillation info dict."""
     import torch
     import transformers
-    from transformers import AutoTokenizer, set_seed
+    from transformers import set_seed
 
-    from distilkobert.distill import hub as run_hub
+    from distilkobert.data.output import clear_output_dir
+    from distilkobert.distill import publishing as run_hub
     from distilkobert.distill.collator import DistillationCollator, masking_probabilities, save_token_counts
     from distilkobert.distill.data import cache_report, load_corpus, tokenize_corpus
-    from distilkobert.distill.evaluate import heldout_mlm
-    from distilkobert.distill.losses import LossConfig, parse_layer_map
-    from distilkobert.distill.student import build_student, disable_positional_forward, load_teacher
+    from distilkobert.distill.heldout_mlm import heldout_mlm
+    from distilkobert.distill.losses import LossConfig
+    from distilkobert.distill.student import build_student, disable_row_gathered_forward, load_teacher
     from distilkobert.distill.trainer import DistillationTrainer
-    from distilkobert.hub.endpoint import require_hub
 
     _setup_logging(training_args)
+    checked = check_before_loading(model_args, data_args, distill_args, training_args)
     set_seed(training_args.seed)
-    output_dir = Path(training_args.output_dir)
+    output_dir = checked.output_dir
     push = bool(training_args.push_to_hub)
     training_args.push_to_hub = False  # publication is ours (versioned), not Trainer's
     training_args.remove_unused_columns = False
     training_args.prediction_loss_only = True  # Trainer evaluation (if asked for) reports the loss only
     repo_id = training_args.hub_model_id
-    # Offline without a reachable Hub: one line now, not the clients' retries and traceback later.
-    require_hub(model_args.tokenizer_name_or_path, "--tokenizer_name_or_path")
-    if model_args.has_teacher:
-        require_hub(model_args.teacher_name_or_path, "--teacher_name_or_path")
-    require_hub(data_args.dataset_name_or_path, "--dataset_name_or_path", repo_type="dataset")
-    if push:
-        require_hub(repo_id, "--hub_model_id")
-        if not repo_id or "/" not in repo_id:
-            raise ValueError("--push_to_hub needs --hub_model_id ORG/NAME")
-        if not distill_args.version:
-            raise ValueError("--push_to_hub needs --version TAG")
-        run_hub.check_version_available(repo_id, distill_args.version)  # refuse before any training
 
     # -- tokenizer, teacher, student ----------------------------------------------------------------------------
-    tok_src = model_args.tokenizer_name_or_path or model_args.teacher_name_or_path
-    tok_rev = model_args.tokenizer_revision if model_args.tokenizer_name_or_path else model_args.teacher_revision
-    tokenizer = AutoTokenizer.from_pretrained(tok_src, revision=tok_rev)
-    for name in ("pad_token_id", "mask_token_id", "cls_token_id", "sep_token_id"):
-        if getattr(tokenizer, name) is None:
-            raise ValueError(f"tokenizer {tok_src}: {name} is not defined")
+    tok_src, tok_rev = model_args.tokenizer_source
+    tokenizer = checked.tokenizer
     teacher = None
     if model_args.has_teacher:
         teacher = load_teacher(model_args.teacher_name_or_path, model_args.teacher_revision)
         if distill_args.alpha_ce > 0 and not teacher.has_mlm_head:
             raise ValueError(f"teacher {model_args.teacher_name_or_path} has no MLM head (encoder only): "
                              "--alpha_ce must be 0 (use --alpha_cos / --alpha_mse)")
-    layers = model_args.layer_list()
+    layers = model_args.student_layers
     student = build_student(tokenizer, model_type=model_args.student_model_type, teacher=teacher, layers=layers,
-                            config_overrides=model_args.student_config_dict())
-    n_student_layers = student.config.num_hidden_layers
-    layer_map = []
-    if teacher is not None and distill_args.alpha_mse > 0:
-        layer_map = parse_layer_map(distill_args.mse_layer_map, n_student_layers, teacher.n_layers)
+                            config_overrides=model_args.student_config)
+    layer_map = checked.layer_map
     loss_config = LossConfig(alpha_ce=distill_args.alpha_ce, alpha_mlm=distill_args.alpha_mlm,
                              alpha_cos=distill_args.alpha_cos, alpha_mse=distill_args.alpha_mse,
                              temperature=distill_args.temperature, ce_positions=distill_args.ce_positions,
@@ -209,10 +295,12 @@ def run(model_args, data_args, distill_args, training_args) -> dict:
                                   eval_dataset=eval_ds if use_eval else None,
                                   processing_class=tokenizer, teacher=teacher.model if teacher else None,
                                   loss_config=loss_config, teacher_dtype=teacher_dtype, callbacks=callbacks)
+    if checked.clear_output:  # --overwrite: the previous contents go only now that everything has loaded
+        clear_output_dir(output_dir)
     start = time.time()
     train_result = trainer.train(resume_from_checkpoint=_resume_value(training_args.resume_from_checkpoint, output_dir))
     elapsed = time.time() - start
-    disable_positional_forward(student)
+    disable_row_gathered_forward(student)
     trainer.save_model(str(output_dir))  # every rank calls it (sharded setups need that); only rank 0 writes
     if not trainer.is_world_process_zero():
         return {}

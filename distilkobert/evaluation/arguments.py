@@ -1,81 +1,125 @@
-"""Command-line arguments of `eval_nsmc.py` / `distilkobert eval`, as dataclasses for HfArgumentParser."""
+"""Arguments of `eval_nsmc.py` / `distilkobert eval`: typed dataclasses for `HfArgumentParser`.
+
+`parse_args(["recipes/eval-nsmc.yaml", "--flag", "value", ...])` reads an optional YAML recipe as defaults, then
+the flags, which win (see `distilkobert.recipe`). The fine-tuning settings are `transformers.TrainingArguments`
+(`NsmcTrainingArguments`, with this protocol's defaults and task options, the way TRL's `GKDConfig` extends it);
+each seed's Trainer gets a copy with its own seed and checkpoint folder. Each dataclass checks itself in
+`__post_init__`; `check_combination` joins them.
+"""
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Optional
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import TrainingArguments
+
+from distilkobert.recipe import RecipeParser
 
 
 @dataclass
-class ModelArguments:
+class NsmcModelArguments:
     """Which encoder to evaluate and where its tokenizer comes from."""
 
-    model_name_or_path: Optional[str] = field(
+    model_name_or_path: str | None = field(
         default=None,
         metadata={"help": "Encoder checkpoint: a local folder or a Hub repo id (BERT / DistilBERT, with or "
                           "without an MLM head). Required unless --compare is given."})
-    revision: Optional[str] = field(
+    revision: str | None = field(
         default=None, metadata={"help": "Hub revision of the model (branch, tag or commit sha). Default: main."})
-    tokenizer_name_or_path: Optional[str] = field(
+    tokenizer_name_or_path: str | None = field(
         default=None, metadata={"help": "Tokenizer folder or repo (default: the model's own; fast, no remote code)."})
-    tokenizer_revision: Optional[str] = field(
+    tokenizer_revision: str | None = field(
         default=None, metadata={"help": "Hub revision of --tokenizer_name_or_path (default: --revision when the "
                                         "tokenizer comes from the model repo, else main)."})
-    model_label: Optional[str] = field(
+    model_label: str | None = field(
         default=None, metadata={"help": "Short name for tables (default: the last part of the model path)."})
 
 
 @dataclass
-class DataArguments:
+class NsmcDataArguments:
     """The NSMC-format dataset and how much of it is used."""
 
     dataset_name: str = field(
         default="distilkobert/nsmc",
         metadata={"help": "NSMC-format dataset: a local folder or a Hub dataset repo loadable with "
                           "datasets.load_dataset (features id, document, label; splits train/validation/test)."})
-    dataset_revision: Optional[str] = field(default=None, metadata={"help": "Hub revision of the dataset."})
+    dataset_revision: str | None = field(default=None, metadata={"help": "Hub revision of the dataset."})
     max_seq_length: int = field(default=128, metadata={"help": "Tokens per document incl. [CLS]/[SEP]; longer "
                                                                 "documents are truncated and counted."})
-    max_train_samples: Optional[int] = field(
+    max_train_samples: int | None = field(
         default=None, metadata={"help": "Use a seeded random subset of this many training rows."})
-    max_eval_samples: Optional[int] = field(
+    max_eval_samples: int | None = field(
         default=None, metadata={"help": "Use a seeded random subset of this many validation rows."})
-    max_test_samples: Optional[int] = field(
+    max_test_samples: int | None = field(
         default=None, metadata={"help": "Use a seeded random subset of this many test rows (stated in the JSON)."})
     validation_fraction: float = field(
         default=0.1, metadata={"help": "When the dataset has no validation split: the fraction of train carved "
                                        "off (stratified by label) as validation."})
-    data_seed: int = field(default=42, metadata={"help": "Seed of validation carving and of the subsets "
-                                                         "(fixed across --seeds so all seeds see the same data)."})
+
+    def __post_init__(self) -> None:
+        if self.max_seq_length < 4:
+            raise ValueError(f"--max_seq_length must be >= 4 (got {self.max_seq_length})")
+        for name in ("max_train_samples", "max_eval_samples", "max_test_samples"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"--{name} must be >= 1 (got {value})")
+        if not 0 < self.validation_fraction < 1:
+            raise ValueError(f"--validation_fraction must be in (0, 1) (got {self.validation_fraction})")
+
+
+DEVICES = ("auto", "cpu", "cuda")
+# The protocol: select the checkpoint with the best validation accuracy, then test it once.
+PROTOCOL = {"load_best_model_at_end": True, "metric_for_best_model": "accuracy", "greater_is_better": True}
+# The options reported in nsmc_results.json's "hyperparameters" (with the data options), in this order.
+REPORTED = ("output_dir", "seeds", "learning_rate", "per_device_train_batch_size", "per_device_eval_batch_size",
+            "num_train_epochs", "max_steps", "eval_steps", "warmup_ratio", "weight_decay",
+            "gradient_accumulation_steps", "logging_steps", "device", "torch_threads", "bf16",
+            "dataloader_num_workers", "save_models", "keep_checkpoints", "update_model_card", "push_to_hub",
+            "hub_model_id", "card_branch")
 
 
 @dataclass
-class EvalArguments:
-    """Fine-tuning, selection, output and publishing options."""
+class NsmcTrainingArguments(TrainingArguments):
+    """Fine-tuning (Trainer's own options, with this protocol's defaults), selection, output and publishing."""
 
-    output_dir: Optional[str] = field(
-        default=None, metadata={"help": "Where nsmc_results.json and per-seed folders are written. Required "
-                                        "unless --compare is given."})
+    output_dir: str | None = field(
+        default=None, metadata={"help": "Where nsmc_results.json and per-seed folders are written (refused when "
+                                        "not empty, unless --overwrite). Required unless --compare is given."})
+    overwrite: bool = field(default=False, metadata={"help": "Replace the contents of a non-empty --output_dir."})
     seeds: list[int] = field(default_factory=lambda: [42, 43, 44],
-                             metadata={"help": "One fine-tuning run per seed; metrics are reported per seed "
-                                               "and as mean +/- std.", "nargs": "+"})
+                             metadata={"help": "One fine-tuning run per seed (each seed once); metrics are reported "
+                                               "per seed and as mean +/- std."})
+    data_seed: int = field(default=42, metadata={"help": "Seed of validation carving and of the subsets (fixed "
+                                                         "across --seeds so all seeds see the same data); each "
+                                                         "seed's Trainer shuffles batches with that seed."})
     learning_rate: float = field(default=5e-5, metadata={"help": "Peak learning rate (AdamW)."})
     per_device_train_batch_size: int = field(default=32, metadata={"help": "Training batch size."})
     per_device_eval_batch_size: int = field(default=128, metadata={"help": "Validation / test batch size; also "
                                                                           "the batch of the throughput measurement."})
-    num_train_epochs: float = field(default=3.0, metadata={"help": "Training epochs."})
-    max_steps: int = field(default=-1, metadata={"help": "If > 0, stop after this many optimizer steps."})
-    eval_steps: int = field(default=0, metadata={"help": "Evaluate (on validation) and checkpoint every N steps; "
-                                                         "0 = at the end of every epoch."})
-    warmup_ratio: float = field(default=0.1, metadata={"help": "Linear warm-up over this fraction of steps."})
+    eval_steps: float | None = field(default=None, metadata={"help": "Evaluate (on validation) and checkpoint every "
+                                                                     "N steps; default (or 0): every epoch."})
+    warmup_ratio: float = field(default=0.1, metadata={"help": "Linear warm-up over this fraction of the steps "
+                                                               "(sets warmup_steps)."})
     weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay."})
-    gradient_accumulation_steps: int = field(default=1, metadata={"help": "Gradient accumulation steps."})
-    logging_steps: int = field(default=50, metadata={"help": "Log the training loss every N steps."})
-    device: str = field(default="auto", metadata={"help": "auto (CUDA if available), cpu or cuda."})
+    logging_steps: float = field(default=50, metadata={"help": "Log the training loss every N steps."})
+    # `device` is TrainingArguments' torch.device property, so the option's field has another name
+    compute_device: str = field(default="auto", metadata={"help": "auto (CUDA if available), cpu or cuda.",
+                                                          "choices": list(DEVICES), "aliases": ["--device"]})
+    seed: int = field(default=42, metadata={"help": "Not used: each of --seeds is one run."})
     torch_threads: int = field(default=0, metadata={"help": "torch.set_num_threads(N) for training and "
-                                                               "inference; 0 = leave torch's default."})
-    bf16: bool = field(default=False, metadata={"help": "bf16 mixed precision for training (GPU)."})
-    dataloader_num_workers: int = field(default=0, metadata={"help": "DataLoader worker processes."})
+                                                            "inference; 0 = leave torch's default."})
+    save_total_limit: int | None = field(default=1, metadata={"help": "Checkpoints kept besides the best one."})
+    save_only_model: bool = field(default=True, metadata={"help": "Checkpoints without optimizer state."})
+    load_best_model_at_end: bool = field(default=True, metadata={"help": "(the protocol: must stay true)"})
+    metric_for_best_model: str | None = field(default="accuracy", metadata={"help": "(the protocol: accuracy)"})
+    greater_is_better: bool | None = field(default=True, metadata={"help": "(the protocol: true)"})
+    report_to: None | str | list[str] = field(default="none", metadata={"help": "Trainer loggers (default none)."})
+    disable_tqdm: bool | None = field(default=True, metadata={"help": "No progress bars (default)."})
     save_models: bool = field(default=False, metadata={"help": "Keep the selected fine-tuned model of each seed "
                                                                 "in OUTPUT_DIR/seed-N/model."})
     keep_checkpoints: bool = field(default=False, metadata={"help": "Keep the Trainer checkpoints (deleted "
@@ -83,14 +127,90 @@ class EvalArguments:
     update_model_card: bool = field(default=False, metadata={"help": "Write the results into the model card "
                                                                       "(README.md: model-index + results table)."})
     push_to_hub: bool = field(default=False, metadata={"help": "With --update_model_card: commit the card to the "
-                                                               "model repo on the Hub."})
-    hub_model_id: Optional[str] = field(default=None, metadata={"help": "Repo to push the card to when the model is "
-                                                                        "a local folder."})
-    card_branch: Optional[str] = field(
+                                                               "model repo on the Hub (fine-tuned models are "
+                                                               "not pushed)."})
+    hub_model_id: str | None = field(default=None, metadata={"help": "Repo to push the card to when the model is "
+                                                                     "a local folder."})
+    card_branch: str | None = field(
         default=None, metadata={"help": "Branch that receives the card commit. Default: --revision when it is a "
                                         "branch, else main (a tag or commit sha is never moved)."})
-    compare: Optional[list[str]] = field(
+    compare: list[str] | None = field(
         default=None, metadata={"help": "Only compare existing nsmc_results.json files (first = reference) and "
-                                        "print the README-style table.", "nargs": "+"})
-    compare_output: Optional[str] = field(
+                                        "print the README-style table."})
+    compare_output: str | None = field(
         default=None, metadata={"help": "With --compare: also write the table to this .md or .json file."})
+
+    def __post_init__(self) -> None:
+        if not self.compare and not self.output_dir:
+            raise ValueError("--output_dir is required (unless --compare is given)")
+        if len(set(self.seeds)) != len(self.seeds):
+            repeated = sorted({s for s in self.seeds if self.seeds.count(s) > 1})
+            raise ValueError(f"--seeds: {repeated} listed more than once (a repeated seed is the same run and "
+                             "would overstate n)")
+        if not self.seeds:
+            raise ValueError("--seeds needs at least one seed")
+        if self.push_to_hub and not self.update_model_card:
+            raise ValueError("--push_to_hub pushes the model card: give --update_model_card too")
+        if self.compute_device == "cuda" and not torch.cuda.is_available():
+            raise ValueError("--device cuda: no CUDA device is available")
+        for name, value in PROTOCOL.items():
+            if getattr(self, name) != value:
+                raise ValueError(f"--{name} {getattr(self, name)}: this evaluation selects the checkpoint with the "
+                                 f"best validation accuracy; leave it at {value}")
+        if not 0 <= self.warmup_ratio < 1:
+            raise ValueError(f"--warmup_ratio must be in [0, 1) (got {self.warmup_ratio})")
+        if self.torch_threads < 0:
+            raise ValueError(f"--torch_threads must be >= 0 (got {self.torch_threads})")
+        self.eval_steps = self.eval_steps or None
+        self.eval_strategy = self.save_strategy = "steps" if self.eval_steps else "epoch"
+        self.save_steps = self.eval_steps or self.save_steps
+        self.warmup_steps = self.warmup_ratio  # transformers 5: a float < 1 is a ratio of the total steps
+        self.use_cpu = self.resolved_device == "cpu"
+        super().__post_init__()
+
+    @property
+    def resolved_device(self) -> str:
+        """cpu or cuda (auto: CUDA when available)."""
+        if self.compute_device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        return self.compute_device
+
+    def for_seed(self, seed: int, checkpoint_dir: Path) -> NsmcTrainingArguments:
+        """The Trainer's arguments of one seed: its seed, its checkpoint folder, no Hub push of the fine-tuned
+        model (only the card is published, by the evaluation itself)."""
+        args = copy.copy(self)
+        args.output_dir = str(checkpoint_dir)
+        args.seed = args.data_seed = seed
+        args.push_to_hub = False
+        return args
+
+    def reported(self) -> dict[str, Any]:
+        """The options as nsmc_results.json reports them (step counts as integers, 0 = every epoch)."""
+        values = {name: getattr(self, "compute_device" if name == "device" else name) for name in REPORTED}
+        values["eval_steps"] = int(self.eval_steps or 0)
+        values["logging_steps"] = int(self.logging_steps) if float(self.logging_steps).is_integer() \
+            else self.logging_steps
+        return values
+
+
+ARGUMENT_CLASSES = (NsmcModelArguments, NsmcDataArguments, NsmcTrainingArguments)
+
+
+def check_combination(model_args: NsmcModelArguments, training_args: NsmcTrainingArguments) -> None:
+    """Rules that join two argument groups (each checks itself in `__post_init__`)."""
+    if not training_args.compare and not model_args.model_name_or_path:
+        raise ValueError("--model_name_or_path is required (unless --compare is given)")
+
+
+def build_parser() -> RecipeParser:
+    return RecipeParser(ARGUMENT_CLASSES, prog="eval_nsmc.py (or: distilkobert eval)",
+                        description="Honest NSMC evaluation: fine-tune per seed, select on validation, test once. "
+                                    "Usage: eval_nsmc.py [recipe.yaml] [--flag value ...]; the recipe "
+                                    "(recipes/eval-*.yaml) is a YAML mapping of the options below, flags override it.")
+
+
+def parse_args(argv: Sequence[str]) -> tuple[NsmcModelArguments, NsmcDataArguments, NsmcTrainingArguments]:
+    """`[recipe.yaml] [--flag value ...]` -> the three argument groups, checked (ValueError naming the argument)."""
+    (model_args, data_args, training_args), _ = build_parser().parse_recipe_and_flags(argv)
+    check_combination(model_args, training_args)
+    return model_args, data_args, training_args

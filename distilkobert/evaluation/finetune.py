@@ -8,8 +8,9 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
+from .arguments import NsmcTrainingArguments
 from .data import LABEL_NAMES, PreparedData
 
 logger = logging.getLogger(__name__)
@@ -23,19 +24,7 @@ class ModelLoadError(RuntimeError):
     """The checkpoint or tokenizer could not be loaded for sequence classification."""
 
 
-def resolve_device(device: str) -> str:
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: no CUDA device is available")
-    if device not in ("cpu", "cuda"):
-        raise ValueError(f"--device {device!r}: expected auto, cpu or cuda")
-    return device
-
-
-def load_tokenizer(name_or_path: str, revision: Optional[str]):
+def load_tokenizer(name_or_path: str, revision: str | None):
     """Plain AutoTokenizer (the fast tokenizer.json, no remote code)."""
     from transformers import AutoTokenizer
 
@@ -51,7 +40,7 @@ def load_tokenizer(name_or_path: str, revision: Optional[str]):
     return tok
 
 
-def load_classifier(name_or_path: str, revision: Optional[str], seed: int, pad_token_id: int):
+def load_classifier(name_or_path: str, revision: str | None, seed: int, pad_token_id: int):
     """AutoModelForSequenceClassification (2 labels) from any encoder checkpoint; seeded head init."""
     from transformers import AutoModelForSequenceClassification, set_seed
 
@@ -142,45 +131,20 @@ def predict_and_time(model, dataset, tokenizer, batch_size: int, device: str) ->
     }
 
 
-def run_seed(seed: int, *, model_path: str, revision: Optional[str], tokenizer, data: PreparedData,
-             train_tok, val_tok, test_tok_fn, args, device: str, seed_dir: Path) -> dict[str, Any]:
-    """Fine-tune one seed, select on validation, evaluate the selected model once on test."""
-    from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
+def run_seed(seed: int, *, model_path: str, revision: str | None, tokenizer, data: PreparedData,
+             train_tok, val_tok, test_tok_fn, args: NsmcTrainingArguments, seed_dir: Path) -> dict[str, Any]:
+    """Fine-tune one seed (`args.for_seed(seed, ...)` is its Trainer's arguments), select on validation,
+    evaluate the selected model once on test."""
+    from transformers import DataCollatorWithPadding, Trainer
 
     from .metrics import classification_metrics, trainer_compute_metrics
 
     seed_dir.mkdir(parents=True, exist_ok=True)
     ckpt_dir = seed_dir / "checkpoints"
     model, loading_info = load_classifier(model_path, revision, seed, tokenizer.pad_token_id)
-    strategy = "steps" if args.eval_steps > 0 else "epoch"
-    training_args = TrainingArguments(
-        output_dir=str(ckpt_dir),
-        learning_rate=args.learning_rate,
-        per_device_train_batch_size=args.per_device_train_batch_size,
-        per_device_eval_batch_size=args.per_device_eval_batch_size,
-        gradient_accumulation_steps=args.gradient_accumulation_steps,
-        num_train_epochs=args.num_train_epochs,
-        max_steps=args.max_steps,
-        weight_decay=args.weight_decay,
-        warmup_steps=args.warmup_ratio,  # transformers 5: a float < 1 is a ratio of the total steps
-        eval_strategy=strategy,
-        save_strategy=strategy,
-        eval_steps=args.eval_steps if args.eval_steps > 0 else None,
-        save_steps=args.eval_steps if args.eval_steps > 0 else None,
-        save_total_limit=1,  # the best checkpoint is always kept in addition
-        save_only_model=True,
-        load_best_model_at_end=True,
-        metric_for_best_model="accuracy",
-        greater_is_better=True,
-        logging_steps=args.logging_steps,
-        seed=seed,
-        data_seed=seed,
-        report_to="none",
-        use_cpu=device == "cpu",
-        bf16=args.bf16,
-        dataloader_num_workers=args.dataloader_num_workers,
-        disable_tqdm=True,
-    )
+    training_args = args.for_seed(seed, ckpt_dir)
+    strategy = "steps" if args.eval_steps else "epoch"
+
     class RecordingTrainer(Trainer):
         """Logs the split behind every evaluation, so the JSON shows that selection only saw validation."""
 
@@ -215,7 +179,8 @@ def run_seed(seed: int, *, model_path: str, revision: Optional[str], tokenizer, 
     test_split = data.test.open("final evaluation of the selected model", seed)
     test_tok = test_tok_fn(test_split)
     t1 = time.perf_counter()
-    predictions, throughput = predict_and_time(model, test_tok, tokenizer, args.per_device_eval_batch_size, device)
+    predictions, throughput = predict_and_time(model, test_tok, tokenizer, args.per_device_eval_batch_size,
+                                               args.resolved_device)
     test_seconds = time.perf_counter() - t1
     test_metrics = classification_metrics(predictions, list(test_tok["labels"]))
 

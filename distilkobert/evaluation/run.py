@@ -12,25 +12,16 @@ import json
 import logging
 import sys
 import time
-from dataclasses import asdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 logger = logging.getLogger("distilkobert.evaluation")
 
 
-def _parse(argv: Sequence[str]):
-    from transformers import HfArgumentParser
-
-    from .arguments import DataArguments, EvalArguments, ModelArguments
-
-    parser = HfArgumentParser((ModelArguments, DataArguments, EvalArguments),
-                              prog="eval_nsmc.py", description=__doc__.split("\n\n")[0])
-    return parser, parser.parse_args_into_dataclasses(args=list(argv))
-
-
-def run_compare(paths: Sequence[str], output: Optional[str]) -> int:
+def run_compare(paths: Sequence[str], output: str | None) -> int:
     from .results import compare_rows, format_compare_table, load_results, write_compare_output
 
     rows = compare_rows([load_results(p) for p in paths])
@@ -41,7 +32,7 @@ def run_compare(paths: Sequence[str], output: Optional[str]) -> int:
     return 0
 
 
-def _checkpoint_weights(model_path: str, revision: Optional[str], is_local: bool) -> tuple[Optional[float], list]:
+def _checkpoint_weights(model_path: str, revision: str | None, is_local: bool) -> tuple[float | None, list]:
     from .finetune import WEIGHT_FILE_SUFFIXES, weights_size_mb
 
     if is_local:
@@ -59,27 +50,61 @@ def _checkpoint_weights(model_path: str, revision: Optional[str], is_local: bool
     return round(sum(f.size for f in files) / 1e6, 3), [f.path for f in files]
 
 
-def evaluate_model(margs, dargs, eargs, argv: Sequence[str]) -> dict[str, Any]:
+@dataclass
+class Checked:
+    """What the checks before loading found out."""
+
+    output_dir: Path
+    clear_output: bool
+
+
+def check_before_loading(margs, dargs, targs) -> Checked:
+    """Checks that need files but no weights, before anything is loaded: the model, tokenizer and dataset
+    references (folder or valid Hub id, Hub reachable) and the output folder. One line naming the argument."""
+    from distilkobert.data.output import check_output_dir
+    from distilkobert.hub.endpoint import require_hub, resolve_model_reference
+
+    references = {"--model_name_or_path": (margs.model_name_or_path, "model"),
+                  "--tokenizer_name_or_path": (margs.tokenizer_name_or_path, "model"),
+                  "--dataset_name": (dargs.dataset_name, "dataset")}
+    for flag, (name, repo_type) in references.items():
+        if name:
+            resolve_model_reference(name, flag)
+            require_hub(name, flag, repo_type=repo_type)
+    output_dir = check_output_dir(targs.output_dir, targs.overwrite, flag="--output_dir",
+                                  inputs={flag: name for flag, (name, _) in references.items()})
+    return Checked(output_dir, targs.overwrite and output_dir.is_dir() and any(output_dir.iterdir()))
+
+
+def _check_positions(model_path: str, revision: str | None, max_seq_length: int) -> None:
+    """--max_seq_length must fit the model's position embeddings (its config alone is read)."""
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(model_path, revision=revision)
+    except (OSError, ValueError):
+        return  # the model loader reports an unreadable checkpoint with its own message
+    positions = getattr(config, "max_position_embeddings", None)
+    if positions and max_seq_length > positions:
+        raise ValueError(f"--max_seq_length {max_seq_length}: above the model's max_position_embeddings "
+                         f"({positions})")
+
+
+def evaluate_model(margs, dargs, targs, argv: Sequence[str]) -> dict[str, Any]:
     """Run the whole protocol and return the results dict (also written to OUTPUT_DIR/nsmc_results.json)."""
-    from distilkobert.hub.endpoint import require_hub
+    from distilkobert.data.output import clear_output_dir
 
     from .data import load_nsmc, tokenize_split
-    from .finetune import count_parameters, evaluated_model_size_mb, load_tokenizer, resolve_device, run_seed
-    from .results import (RESULTS_FILE, SCHEMA_VERSION, aggregate, format_results_table, library_versions,
-                          machine_info)
+    from .finetune import count_parameters, evaluated_model_size_mb, load_tokenizer, run_seed
+    from .results import RESULTS_FILE, SCHEMA_VERSION, aggregate, format_results_table, library_versions, machine_info
 
     t_start = time.perf_counter()
-    # Offline without a reachable Hub: one line now, not the clients' retries and traceback later.
-    require_hub(margs.model_name_or_path, "--model_name_or_path")
-    require_hub(margs.tokenizer_name_or_path, "--tokenizer_name_or_path")
-    require_hub(dargs.dataset_name, "--dataset_name", repo_type="dataset")
-    output_dir = Path(eargs.output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    device = resolve_device(eargs.device)
-    if eargs.torch_threads > 0:
+    checked = check_before_loading(margs, dargs, targs)
+    output_dir = checked.output_dir
+    if targs.torch_threads > 0:
         import torch
 
-        torch.set_num_threads(eargs.torch_threads)
+        torch.set_num_threads(targs.torch_threads)
     model_path = margs.model_name_or_path
     is_local = Path(model_path).expanduser().exists()
     if is_local:
@@ -103,6 +128,7 @@ def evaluate_model(margs, dargs, eargs, argv: Sequence[str]) -> dict[str, Any]:
         revision_for_load = resolved  # pin: every seed loads exactly the same commit
     else:
         revision_for_load = None
+    _check_positions(model_path, revision_for_load, dargs.max_seq_length)
 
     tok_path = margs.tokenizer_name_or_path or model_path
     tok_local = Path(tok_path).expanduser().exists()
@@ -112,7 +138,7 @@ def evaluate_model(margs, dargs, eargs, argv: Sequence[str]) -> dict[str, Any]:
 
     t0 = time.perf_counter()
     data = load_nsmc(dargs.dataset_name, dargs.dataset_revision, validation_fraction=dargs.validation_fraction,
-                     data_seed=dargs.data_seed, max_train_samples=dargs.max_train_samples,
+                     data_seed=targs.data_seed, max_train_samples=dargs.max_train_samples,
                      max_eval_samples=dargs.max_eval_samples, max_test_samples=dargs.max_test_samples)
     data.log.record("train", "tokenization")
     train_tok, train_stats = tokenize_split(data.train, tokenizer, dargs.max_seq_length, "train")
@@ -129,14 +155,17 @@ def evaluate_model(margs, dargs, eargs, argv: Sequence[str]) -> dict[str, Any]:
                                                                     "test")
         return test_cache["tok"]
 
+    if checked.clear_output:  # --overwrite: the previous contents go only now that the inputs have loaded
+        clear_output_dir(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
     per_seed = []
     model = None
-    for seed in eargs.seeds:
+    for seed in targs.seeds:
         logger.info("seed %d: fine-tuning on %d train rows, selecting on %d validation rows", seed,
                     len(train_tok), len(val_tok))
         result = run_seed(seed, model_path=model_path, revision=revision_for_load, tokenizer=tokenizer, data=data,
-                          train_tok=train_tok, val_tok=val_tok, test_tok_fn=test_tok_fn, args=eargs,
-                          device=device, seed_dir=output_dir / f"seed-{seed}")
+                          train_tok=train_tok, val_tok=val_tok, test_tok_fn=test_tok_fn, args=targs,
+                          seed_dir=output_dir / f"seed-{seed}")
         model = result.pop("_model")
         per_seed.append(result)
         logger.info("seed %d: best step %s, validation accuracy %.4f, test accuracy %.4f, macro-F1 %.4f", seed,
@@ -154,7 +183,7 @@ def evaluate_model(margs, dargs, eargs, argv: Sequence[str]) -> dict[str, Any]:
             "is_local": is_local,
             "revision": margs.revision,
             "resolved_revision": resolved,
-            "hub_repo_id": eargs.hub_model_id or (None if is_local else model_path),
+            "hub_repo_id": targs.hub_model_id or (None if is_local else model_path),
             "model_type": model.config.model_type,
             "architectures": model.config.architectures,
             "parameters": count_parameters(model),
@@ -168,15 +197,14 @@ def evaluate_model(margs, dargs, eargs, argv: Sequence[str]) -> dict[str, Any]:
                       "revision": tok_revision, "class": type(tokenizer).__name__, "is_fast": tokenizer.is_fast,
                       "vocab_size": len(tokenizer), "pad_token_id": tokenizer.pad_token_id},
         "dataset": dict(data.info, token_stats=token_stats),
-        "hyperparameters": {**asdict(dargs), **{k: v for k, v in asdict(eargs).items()
-                                                if k not in ("compare", "compare_output")},
+        "hyperparameters": {**asdict(dargs), "data_seed": targs.data_seed, **targs.reported(),
                             "optimizer": "adamw_torch (Trainer default)", "lr_scheduler": "linear",
                             "metric_for_best_model": "validation accuracy", "load_best_model_at_end": True},
         "per_seed": per_seed,
         "aggregate": aggregate(per_seed),
         "selection": {
             "protocol": "per seed: fine-tune on train; evaluate on validation every "
-                        + (f"{eargs.eval_steps} steps" if eargs.eval_steps > 0 else "epoch")
+                        + (f"{int(targs.eval_steps)} steps" if targs.eval_steps else "epoch")
                         + "; keep the checkpoint with the best validation accuracy; then evaluate it once on test",
             "splits_used_for_selection": ["validation"],
             "test_evaluations": len(test_events),
@@ -199,45 +227,46 @@ def evaluate_model(margs, dargs, eargs, argv: Sequence[str]) -> dict[str, Any]:
     return results
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point of `eval_nsmc.py` and `distilkobert eval`; returns an exit code."""
+def update_card(results: dict[str, Any], margs, targs) -> None:
+    """--update_model_card: the results into the model card (and, with --push_to_hub, the card to the Hub)."""
+    from .card import update_model_card
+
+    model_path = (results["model"]["name_or_path"] if not results["model"]["is_local"]
+                  else str(Path(margs.model_name_or_path).expanduser()))
+    card = update_model_card(results, model_path=model_path, is_local=results["model"]["is_local"],
+                             revision=margs.revision, output_dir=Path(targs.output_dir),
+                             push_to_hub=targs.push_to_hub, hub_model_id=targs.hub_model_id,
+                             card_branch=targs.card_branch)
+    results["model_card"] = card
+    Path(targs.output_dir, "nsmc_results.json").write_text(
+        json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print("model card: " + ", ".join(card["written"])
+          + (f"; committed to {card['pushed']['repo_id']}@{card['pushed']['branch']} "
+             f"({card['pushed']['reason']})" if card["pushed"] else ""))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `eval_nsmc.py` and `distilkobert eval`; returns an exit code (2: bad argument or input,
+    one line naming it)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    from distilkobert.hub.endpoint import HubUnreachableError, configure_hub_environment
+    from distilkobert.hub.endpoint import configure_hub_environment
 
     if not {"--compare", "-h", "--help"} & set(argv):  # comparing JSON files or --help needs no Hub
         configure_hub_environment()  # before any Hugging Face import: they read HF_ENDPOINT at import time
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    parser, (margs, dargs, eargs) = _parse(argv)
+    from .arguments import parse_args
     from .data import DatasetFormatError
     from .finetune import ModelLoadError
 
     try:
-        if eargs.compare:
-            return run_compare(eargs.compare, eargs.compare_output)
-        if not margs.model_name_or_path or not eargs.output_dir:
-            parser.error("--model_name_or_path and --output_dir are required (unless --compare is given)")
-        if eargs.push_to_hub and not eargs.update_model_card:
-            parser.error("--push_to_hub pushes the model card: give --update_model_card too")
-        if not eargs.seeds:
-            parser.error("--seeds needs at least one seed")
-        results = evaluate_model(margs, dargs, eargs, argv)
-        if eargs.update_model_card:
-            from .card import update_model_card
-
-            card = update_model_card(results, model_path=results["model"]["name_or_path"]
-                                     if not results["model"]["is_local"] else str(Path(margs.model_name_or_path)
-                                                                                   .expanduser()),
-                                     is_local=results["model"]["is_local"], revision=margs.revision,
-                                     output_dir=Path(eargs.output_dir), push_to_hub=eargs.push_to_hub,
-                                     hub_model_id=eargs.hub_model_id, card_branch=eargs.card_branch)
-            results["model_card"] = card
-            Path(eargs.output_dir, "nsmc_results.json").write_text(
-                json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-            print("model card: " + ", ".join(card["written"])
-                  + (f"; committed to {card['pushed']['repo_id']}@{card['pushed']['branch']} "
-                     f"({card['pushed']['reason']})" if card["pushed"] else ""))
-    except (DatasetFormatError, ModelLoadError, FileNotFoundError, ValueError, HubUnreachableError) as exc:
-        print(f"eval_nsmc.py: error: {exc}", file=sys.stderr)
+        margs, dargs, targs = parse_args(argv)
+        if targs.compare:
+            return run_compare(targs.compare, targs.compare_output)
+        results = evaluate_model(margs, dargs, targs, argv)
+        if targs.update_model_card:
+            update_card(results, margs, targs)
+    except (DatasetFormatError, ModelLoadError, OSError, ValueError) as exc:
+        print(f"eval_nsmc.py: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     return 0
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from collections.abc import Sequence
+from pathlib import Path
 
 from .errors import TokenizerFileError
 
 
 def _add_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--output-dir", required=True, help="folder to write (created if needed)")
+    parser.add_argument("--output-dir", required=True,
+                        help="folder to write (created if needed; a non-empty one is refused unless --overwrite)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the contents of a non-empty --output-dir (never one that holds an input)")
     parser.add_argument("--do-lower-case", action="store_true", help="lowercase before SentencePiece (default off)")
     parser.add_argument("--keep-space", dest="remove_space", action="store_false",
                         help="do not collapse/strip whitespace first (KoBERT default: collapse)")
@@ -41,13 +45,19 @@ def build_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--vocab", required=True, help="vocab.txt: [UNK] [PAD] [CLS] [SEP] [MASK], then the pieces")
     _add_options(parser)
     args = parser.parse_args(argv)
+    from distilkobert.data.output import OutputDirError, staged_output
+
     from .folder import build_tokenizer_folder
 
     try:
-        out = build_tokenizer_folder(args.sp_model, args.vocab, args.output_dir, **_options(args))
-    except TokenizerFileError as exc:
+        # built in a sibling folder that replaces --output-dir only once complete
+        with staged_output(args.output_dir, args.overwrite,
+                           inputs={"--sp-model": args.sp_model, "--vocab": args.vocab}) as staging:
+            build_tokenizer_folder(args.sp_model, args.vocab, staging, **_options(args))
+    except (TokenizerFileError, OutputDirError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    out = Path(args.output_dir)
     _print_quantization_note(out)
     print(f"tokenizer folder written to {out}")
     return 0
@@ -68,15 +78,19 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--num-threads", type=int, default=2)
     _add_options(parser)
     args = parser.parse_args(argv)
+    from distilkobert.data.output import OutputDirError, staged_output
+
     from .train import train_vocabulary
 
     try:
-        out = train_vocabulary(args.input, args.vocab_size, args.output_dir, num_threads=args.num_threads,
-                               input_sentence_size=args.input_sentence_size,
-                               hard_vocab_limit=not args.soft_vocab_limit, **_options(args))
-    except TokenizerFileError as exc:
+        with staged_output(args.output_dir, args.overwrite, inputs=[("--input", p) for p in args.input]) as staging:
+            train_vocabulary(args.input, args.vocab_size, staging, num_threads=args.num_threads,
+                             input_sentence_size=args.input_sentence_size,
+                             hard_vocab_limit=not args.soft_vocab_limit, **_options(args))
+    except (TokenizerFileError, OutputDirError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    out = Path(args.output_dir)
     _print_quantization_note(out)
     unused = out / "unused_pieces.txt"
     if unused.is_file():

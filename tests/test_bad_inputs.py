@@ -1,0 +1,284 @@
+"""Bad input is caught before any work: one line naming the argument or file, exit code 2, nothing written or
+deleted. And one output-folder policy for every command (a file is refused, a non-empty folder needs
+--overwrite, --overwrite never deletes the command's own inputs).
+
+Everything runs through the commands' real `main(argv)`, in-process, on tiny assets the tests write.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from test_eval_utils import fast_args, make_model, standard_splits, write_dataset
+
+CORPUS = Path(__file__).parent / "data" / "distill_corpus.txt"
+DEMO_REVIEWS = Path(__file__).resolve().parent.parent / "demo_data" / "reviews.tsv"
+TEACHER_MAX_POSITIONS = 64
+TEACHER_LAYERS = 4
+
+
+@pytest.fixture(scope="module")
+def assets(tmp_path_factory):
+    """A tokenizer, a corpus dataset, two 4-layer teachers (one with the tokenizer's vocabulary, one without),
+    an NSMC-format dataset and a tiny encoder to evaluate."""
+    from distilkobert.distill.testing import build_wordpiece_tokenizer, tiny_bert_teacher, write_corpus_dataset
+
+    root = tmp_path_factory.mktemp("bad-inputs")
+    lines = [x for x in CORPUS.read_text("utf-8").splitlines() if x]
+    tok = build_wordpiece_tokenizer(lines, root / "tok", vocab_size=300)
+    write_corpus_dataset(lines, root / "corpus")
+    tiny_bert_teacher(len(tok), root / "teacher", n_layers=TEACHER_LAYERS, max_len=TEACHER_MAX_POSITIONS)
+    tiny_bert_teacher(len(tok) + 5, root / "teacher-other-vocab", n_layers=TEACHER_LAYERS,
+                      max_len=TEACHER_MAX_POSITIONS)
+    write_dataset(root / "nsmc", standard_splits())
+    make_model(root / "encoder", "bert")  # 128 positions
+    (root / "texts.txt").write_text("\n".join(lines[:200]) + "\n", encoding="utf-8")
+    reviews = DEMO_REVIEWS.read_text(encoding="utf-8").splitlines(keepends=True)
+    (root / "train.tsv").write_text("".join(reviews[:120]), encoding="utf-8")
+    (root / "test.tsv").write_text(reviews[0] + "".join(reviews[120:160]), encoding="utf-8")
+    return root
+
+
+def snapshot(*folders: Path) -> dict[str, tuple[int, int]]:
+    """Every file and folder under `folders`, with size and modification time: equal means untouched."""
+    state = {}
+    for folder in folders:
+        for path in [folder, *folder.rglob("*")]:
+            if path.exists():
+                st = path.stat()
+                state[str(path)] = (st.st_size if path.is_file() else -1, st.st_mtime_ns)
+    return state
+
+
+def one_line_error(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err
+    assert len(err.splitlines()) == 1, err
+    return err
+
+
+def train_args(assets: Path, out: Path, *extra: str) -> list[str]:
+    return ["--teacher_name_or_path", str(assets / "teacher"), "--tokenizer_name_or_path", str(assets / "tok"),
+            "--dataset_name_or_path", str(assets / "corpus"), "--cache_dir", str(out.parent / "cache"),
+            "--output_dir", str(out), "--student_layers", "0,2", "--max_seq_length", "32", "--use_cpu", "true",
+            "--max_steps", "2", "--per_device_train_batch_size", "8", "--max_eval_sequences", "8",
+            "--save_strategy", "no", "--disable_tqdm", "true", *extra]
+
+
+NO_TEACHER = ["--teacher_name_or_path", "none", "--student_model_type", "bert", "--alpha_ce", "0", "--alpha_cos", "0",
+              "--alpha_mlm", "1"]
+SMALL_BERT = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
+
+# (id, extra flags (ASSETS / TMP are replaced by the folders), recipe text or None, expected message)
+TRAIN_CASES = [
+    ("zero-loss-weights", ["--alpha_ce", "0", "--alpha_mlm", "0", "--alpha_cos", "0"], None,
+     "--alpha_ce, --alpha_mlm, --alpha_cos and --alpha_mse are all 0"),
+    ("negative-loss-weight", ["--alpha_mlm", "-0.5"], None, "--alpha_mlm must be >= 0"),
+    ("seq-length-above-teacher", ["--max_seq_length", "512"], None,
+     f"--max_seq_length 512: above the teacher's max_position_embeddings ({TEACHER_MAX_POSITIONS})"),
+    ("seq-length-above-student", [*NO_TEACHER, "--student_config",
+                                  json.dumps({**SMALL_BERT, "max_position_embeddings": 16})], None,
+     "--max_seq_length 32: above the student's max_position_embeddings (16"),
+    ("layer-out-of-range", ["--student_layers", "0", "7"], None,
+     f"--student_layers [7]: out of range, the teacher has {TEACHER_LAYERS} layers"),
+    ("layer-negative", ["--student_layers", "0,-1"], None, "--student_layers: layer indices start at 0"),
+    ("layer-repeated", ["--student_layers", "0,2,2"], None, "--student_layers: teacher layer(s) [2] listed more"),
+    ("layer-not-a-number", ["--student_layers", "0,x"], None, "--student_layers"),
+    ("vocab-mismatch", ["--teacher_name_or_path", "ASSETS/teacher-other-vocab"], None,
+     "tokens but the teacher's vocab_size is"),
+    ("teacher-missing-folder", ["--teacher_name_or_path", "TMP/no-such-teacher"], None,
+     "no-such-teacher: no such folder, and not a Hub id"),
+    ("teacher-not-a-hub-id", ["--teacher_name_or_path", "models/kobert/teacher"], None,
+     "--teacher_name_or_path models/kobert/teacher: no such folder, and not a Hub id"),
+    ("student-config-not-json", [*NO_TEACHER, "--student_config", "{hidden_size: 3"], None,
+     "--student_config: not valid JSON"),
+    ("flag-bad-type", ["--max_steps", "many"], None, "argument --max_steps"),
+    ("recipe-not-yaml", [], "alpha_ce: [1, 2\nalpha_mlm: 1\n", "not a YAML file (line"),
+    ("recipe-not-a-mapping", [], "- alpha_ce\n- 1\n", "a recipe is a YAML mapping of option names to values"),
+    ("recipe-unknown-key", [], "alpha_kl: 1.0\n", "unknown key 'alpha_kl'"),
+    ("recipe-bad-value", [], "max_steps: 2.5\n", "max_steps: 2.5 is not a valid int"),
+    ("recipe-list-for-one-value", [], "learning_rate: [0.1, 0.2]\n", "learning_rate: takes one value, not a list"),
+    ("recipe-missing", [], "MISSING", "no such file"),
+]
+
+
+def _fill(args: list[str], assets: Path, tmp: Path) -> list[str]:
+    return [a.replace("ASSETS", str(assets)).replace("TMP", str(tmp)) for a in args]
+
+
+def _recipe(tmp: Path, text: str | None) -> list[str]:
+    if text is None:
+        return []
+    path = tmp / "recipe.yaml"
+    if text != "MISSING":
+        path.write_text(text, encoding="utf-8")
+    return [str(path)]
+
+
+@pytest.mark.parametrize("extra,recipe,message", [c[1:] for c in TRAIN_CASES], ids=[c[0] for c in TRAIN_CASES])
+def test_train_refuses_before_any_work(assets, tmp_path, capsys, extra, recipe, message):
+    from distilkobert.distill.run import main
+
+    argv = _recipe(tmp_path, recipe) + train_args(assets, tmp_path / "out", *_fill(extra, assets, tmp_path))
+    before = snapshot(assets, tmp_path)
+    assert main(argv) == 2
+    err = one_line_error(capsys)
+    assert err.startswith("train_distill: error: ") and message in err, err
+    assert snapshot(assets, tmp_path) == before  # nothing written (no output folder, no cache) nor deleted
+
+
+EVAL_CASES = [
+    ("duplicate-seeds", ["--seeds", "42", "42"], None, "--seeds: [42] listed more than once"),
+    ("seq-length-above-model", ["--max_seq_length", "512"], None,
+     "--max_seq_length 512: above the model's max_position_embeddings (128)"),
+    ("model-missing-folder", ["--model_name_or_path", "./no-such-model"], None,
+     "--model_name_or_path ./no-such-model: no such folder, and not a Hub id"),
+    ("dataset-not-a-hub-id", ["--dataset_name", "a/b/c"], None, "--dataset_name a/b/c: no such folder"),
+    ("warmup-out-of-range", ["--warmup_ratio", "1.5"], None, "--warmup_ratio must be in [0, 1)"),
+    ("push-without-card", ["--push_to_hub"], None, "--push_to_hub pushes the model card"),
+    ("protocol-metric", ["--metric_for_best_model", "loss"], None, "--metric_for_best_model loss"),
+    ("recipe-not-yaml", [], "seeds: [42, 43\n", "not a YAML file (line"),
+    ("recipe-unknown-key", [], "seed_list: [1, 2]\n", "unknown key 'seed_list'"),
+]
+
+
+@pytest.mark.parametrize("extra,recipe,message", [c[1:] for c in EVAL_CASES], ids=[c[0] for c in EVAL_CASES])
+def test_eval_refuses_before_any_work(assets, tmp_path, capsys, extra, recipe, message):
+    from distilkobert.evaluation.run import main
+
+    argv = _recipe(tmp_path, recipe) + fast_args(assets / "encoder", assets / "nsmc", tmp_path / "out", *extra)
+    before = snapshot(assets, tmp_path)
+    assert main(argv) == 2
+    err = one_line_error(capsys)
+    assert err.startswith("eval_nsmc.py: error: ") and message in err, err
+    assert snapshot(assets, tmp_path) == before
+
+
+def test_eval_device_cuda_without_cuda(assets, tmp_path, capsys):
+    import torch
+
+    from distilkobert.evaluation.run import main
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    assert main(fast_args(assets / "encoder", assets / "nsmc", tmp_path / "out") + ["--device", "cuda"]) == 2
+    assert "--device cuda: no CUDA device is available" in one_line_error(capsys)
+    assert not (tmp_path / "out").exists()
+
+
+# -- one output-folder policy for every command ------------------------------------------------------------------
+
+def _tokenizer_build(a: Path, out: Path, inside: bool) -> list[str]:
+    src = out if inside else a
+    for name in ("spiece.model", "vocab.txt"):  # refused before they are read: any content will do
+        (src / name).write_text("not read\n", encoding="utf-8")
+    return ["--sp-model", str(src / "spiece.model"), "--vocab", str(src / "vocab.txt"), "--output-dir", str(out)]
+
+
+def _tokenizer_train(a: Path, out: Path, inside: bool) -> list[str]:
+    text = a / "texts.txt"
+    if inside:
+        text = Path(shutil.copy(text, out / "texts.txt"))
+    return ["--input", str(text), "--vocab-size", "100", "--output-dir", str(out)]
+
+
+def _dataset_nsmc(a: Path, out: Path, inside: bool) -> list[str]:
+    files = [a / "train.tsv", a / "test.tsv"]
+    if inside:
+        files = [Path(shutil.copy(f, out / f.name)) for f in files]
+    return ["--train-file", str(files[0]), "--test-file", str(files[1]), "--validation-size", "10",
+            "--output-dir", str(out)]
+
+
+def _dataset_corpus(a: Path, out: Path, inside: bool) -> list[str]:
+    text = Path(shutil.copy(a / "texts.txt", out / "texts.txt")) if inside else a / "texts.txt"
+    return [str(text), "--output-dir", str(out), "--validation-fraction", "0.1"]
+
+
+def _train(a: Path, out: Path, inside: bool) -> list[str]:
+    args = train_args(a, out)
+    if inside:
+        shutil.copytree(a / "teacher", out / "teacher")
+        args[args.index("--teacher_name_or_path") + 1] = str(out / "teacher")
+    return args
+
+
+def _eval(a: Path, out: Path, inside: bool) -> list[str]:
+    model = Path(shutil.copytree(a / "encoder", out / "encoder")) if inside else a / "encoder"
+    return fast_args(model, a / "nsmc", out)
+
+
+def _hub_serve(a: Path, out: Path, inside: bool) -> list[str]:
+    return ["--data-dir", str(out), "--port", "0"]
+
+
+def _main(target: str):
+    import importlib
+
+    module, name = target.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+# command -> (main, argv builder, output flag, exit code of a refused output folder, overwrite flag or None)
+COMMANDS = {
+    "tokenizer build": ("distilkobert.tokenization.cli:build_main", _tokenizer_build, "--output-dir", 2, "--overwrite"),
+    "tokenizer train": ("distilkobert.tokenization.cli:train_main", _tokenizer_train, "--output-dir", 2, "--overwrite"),
+    "dataset nsmc": ("distilkobert.data.cli:nsmc_main", _dataset_nsmc, "--output-dir", 1, "--overwrite"),
+    "dataset corpus": ("distilkobert.data.cli:corpus_main", _dataset_corpus, "--output-dir", 1, "--overwrite"),
+    "train": ("distilkobert.distill.run:main", _train, "--output_dir", 2, "--overwrite"),
+    "eval": ("distilkobert.evaluation.run:main", _eval, "--output_dir", 2, "--overwrite"),
+    # the local Hub's data folder is meant to be reused: only a file is refused
+    "hub serve": ("distilkobert.hub.server:serve_main", _hub_serve, "--data-dir", 2, None),
+}
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_output_folder_policy(command, assets, tmp_path, capsys):
+    target, build_argv, flag, code, overwrite = COMMANDS[command]
+    main = _main(target)
+    out = tmp_path / "out"
+
+    # a file given as the output folder: refused, the file untouched
+    out.write_text("a file, not a folder\n", encoding="utf-8")
+    argv = build_argv(assets, out, False)
+    before = snapshot(assets, tmp_path)
+    assert main(argv) == code
+    err = one_line_error(capsys)
+    assert f"{flag} {out}: is a file, not a folder" in err, err
+    assert snapshot(assets, tmp_path) == before
+    out.unlink()
+    if overwrite is None:
+        return
+
+    # a non-empty folder without --overwrite: refused, its contents untouched
+    out.mkdir()
+    (out / "keep.txt").write_text("내 파일\n", encoding="utf-8")
+    before = snapshot(assets, tmp_path)
+    assert main(argv) == code
+    err = one_line_error(capsys)
+    assert f"{flag} {out}: exists and is not empty; pass {overwrite}" in err, err
+    assert snapshot(assets, tmp_path) == before
+
+    # --overwrite when an input of the command sits inside the folder: refused, the input kept
+    argv = build_argv(assets, out, True) + [overwrite]
+    before = snapshot(assets, tmp_path)
+    assert main(argv) == code
+    err = one_line_error(capsys)
+    assert f"{flag} {out}: holds the input " in err and f"which {overwrite} would delete" in err, err
+    assert snapshot(assets, tmp_path) == before
+
+
+@pytest.mark.parametrize("command", ["train", "dataset corpus"])
+def test_overwrite_replaces_the_previous_contents(command, assets, tmp_path):
+    target, build_argv, _, _, overwrite = COMMANDS[command]
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "stale.txt").write_text("from an earlier run\n", encoding="utf-8")
+    assert _main(target)(build_argv(assets, out, False) + [overwrite]) == 0
+    assert not (out / "stale.txt").exists()
+    produced = "distillation_info.json" if command == "train" else "README.md"
+    assert (out / produced).is_file()
+    assert (assets / "teacher" / "config.json").is_file() and (assets / "texts.txt").is_file()
