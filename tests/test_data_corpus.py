@@ -5,15 +5,23 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import random
+import subprocess
+import sys
 import unicodedata
 from pathlib import Path
 
+import datasets
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from distilkobert.data.cleaning import clean_text, pack_sentences, split_sentences
 from distilkobert.data.cli import corpus_main
-from distilkobert.data.corpus import DROP_REASONS, _hash_key, build_corpus
+from distilkobert.data.corpus import DROP_REASONS, SourceStats, _hash_key, build_corpus
 from distilkobert.data.corpus_builder import CorpusBuilder
+from distilkobert.data.dedup import HashSet64
+from distilkobert.data.parquet import SplitWriter, arrow_schema
 
 # ------------------------------------------------------------------------------------------------ inputs
 
@@ -68,8 +76,6 @@ def keyed_hash(text: str, seed: int = 42) -> int:
 
 
 def load_texts(path: Path) -> dict[str, list[str]]:
-    import datasets
-
     ds = datasets.load_dataset(str(path))
     assert all(ds[s].features == datasets.Features({"text": datasets.Value("string")}) for s in ds)
     return {s: list(ds[s]["text"]) for s in ds}
@@ -135,7 +141,6 @@ def test_build_counts_every_document(sources, tmp_path: Path, capsys) -> None:
     assert summary["documents_read"] == 21
     assert summary["splits"] == {"train": 7, "validation": 3}
     assert summary["characters"]["train"] + summary["characters"]["validation"] == sum(map(len, ALL_KEPT))
-    from distilkobert.data.corpus import SourceStats
     for s in summary["sources"]:
         check_invariant(SourceStats(**s))
 
@@ -202,11 +207,6 @@ def test_errors_are_clear(sources, tmp_path: Path, capsys) -> None:
 
 
 def test_shards_and_row_groups_are_written_incrementally(tmp_path: Path) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from distilkobert.data.parquet import SplitWriter, arrow_schema
-
     schema = arrow_schema({"text": {"dtype": "string", "_type": "Value"}}, {"text": pa.string()})
     writer = SplitWriter(tmp_path / "data", "train", schema, max_shard_bytes=100, row_group_rows=4)
     texts = [f"문서 번호 {i}" for i in range(30)]
@@ -221,8 +221,6 @@ def test_shards_and_row_groups_are_written_incrementally(tmp_path: Path) -> None
 
 
 def test_generator_based_builder_gives_the_same_rows(sources, tmp_path: Path) -> None:
-    import datasets
-
 
     builder = CorpusBuilder(cache_dir=str(tmp_path / "cache"), sources=[str(p) for p in sources.values()],
                             split_long=30, validation_size=3)
@@ -233,10 +231,7 @@ def test_generator_based_builder_gives_the_same_rows(sources, tmp_path: Path) ->
     assert list(ds["validation"]["text"]) == sorted(ALL_KEPT, key=keyed_hash)[:3]
 
 
-@pytest.mark.filterwarnings("ignore:configure_hub_environment:RuntimeWarning")  # datasets imported by this test
 def test_publish_version_then_read_it_back_as_a_hub_source(sources, tmp_path: Path, unique_repo_id, capsys) -> None:
-    import datasets
-
     repo = unique_repo_id("corpus")
     base = [str(p) for p in sources.values()] + ["--output-dir", str(tmp_path / "c1"), "--validation-size", "2",
                                                  "--push-to-hub", repo]
@@ -262,9 +257,6 @@ def test_publish_version_then_read_it_back_as_a_hub_source(sources, tmp_path: Pa
 
 
 def test_script_help_runs(repo_root: Path) -> None:
-    import subprocess
-    import sys
-
     result = subprocess.run([sys.executable, str(repo_root / "dataset_scripts" / "corpus.py"), "--help"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "--source-licence" in result.stdout and "--split-long" in result.stdout
@@ -286,10 +278,6 @@ def test_real_corpus_builds(tmp_path: Path) -> None:
 
 
 def test_hash_set_matches_a_python_set() -> None:
-    import random
-
-    from distilkobert.data.dedup import HashSet64
-
     rng = random.Random(0)
     values = [rng.getrandbits(64) for _ in range(50_000)] + [rng.getrandbits(20) for _ in range(5_000)]
     values += values[::7]  # repeats

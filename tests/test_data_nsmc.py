@@ -5,9 +5,13 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import json
 import random
+import subprocess
+import sys
 from pathlib import Path
 
+import datasets
 import pytest
 
 from distilkobert.data import nsmc
@@ -21,6 +25,7 @@ from distilkobert.data.nsmc import (
     unquote_document,
 )
 from distilkobert.data.nsmc_builder import NsmcBuilder
+from distilkobert.data.output import publish_dataset
 
 
 def official_quote(review: str) -> str:
@@ -229,8 +234,6 @@ def test_validation_is_stratified_deterministic_and_order_independent() -> None:
 # ---------------------------------------------------------------------------------------------------- build
 
 def test_build_writes_loadable_dataset_with_card(clean_files, tmp_path: Path, capsys) -> None:
-    import datasets
-
     train, test = clean_files
     out = tmp_path / "nsmc"
     code = nsmc_main(["--train-file", str(train), "--test-file", str(test), "--validation-size", "4", "--seed", "3",
@@ -257,7 +260,6 @@ def test_build_writes_loadable_dataset_with_card(clean_files, tmp_path: Path, ca
     for needed in ("license: cc0-1.0", "class_label", "CC0", "Format and parsing rules", "--validation-size 4",
                    "seed: 3", "@misc{park2016nsmc", "| validation | 4 | 2 | 2 |", "unquoted"):
         assert needed in card
-    import json
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["rows_read"] == 17 and summary["splits"] == {"train": 8, "validation": 4, "test": 5}
 
@@ -305,17 +307,12 @@ def test_cli_errors_are_clear(dirty_train: Path, clean_files, tmp_path: Path, ca
 
 
 def test_script_help_runs(repo_root: Path) -> None:
-    import subprocess
-    import sys
-
     result = subprocess.run([sys.executable, str(repo_root / "dataset_scripts" / "nsmc.py"), "--help"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "--on-bad-rows" in result.stdout and "--push-to-hub" in result.stdout
 
 
 def test_generator_based_builder_gives_the_same_rows(dirty_train: Path, clean_files, tmp_path: Path) -> None:
-    import datasets
-
 
     _, test = clean_files
     builder = NsmcBuilder(cache_dir=str(tmp_path / "cache"), train_file=str(dirty_train), test_file=str(test),
@@ -331,10 +328,7 @@ def test_generator_based_builder_gives_the_same_rows(dirty_train: Path, clean_fi
 
 # ---------------------------------------------------------------------------------------------------- Hub
 
-@pytest.mark.filterwarnings("ignore:configure_hub_environment:RuntimeWarning")  # datasets imported by this test
 def test_publish_versions_and_load_from_local_hub(clean_files, tmp_path: Path, unique_repo_id, capsys) -> None:
-    import datasets
-
     train, test = clean_files
     repo = unique_repo_id("nsmc")
     out = tmp_path / "nsmc"
@@ -353,7 +347,6 @@ def test_publish_versions_and_load_from_local_hub(clean_files, tmp_path: Path, u
     assert f"version 'v1.0' of dataset {repo} already exists" in err and "Choose a new --version" in err
     assert "seed: 42;" in (out / "README.md").read_text(encoding="utf-8")  # refused before rebuilding (seed 9)
     # publish_folder's own refusal (the check just before uploading), reported the same way
-    from distilkobert.data.output import publish_dataset
     assert publish_dataset(out, repo, "v1.0") == 1
     assert f"version 'v1.0' of dataset {repo} already exists" in capsys.readouterr().err
     # the tag still points at the first build: same validation rows as before
