@@ -19,8 +19,6 @@ from distilkobert.serving.testing import build_classifier
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO = REPO_ROOT / "demo_data"
 VERSION = "v1"
-RESULTS = {"model": "test-org/distilkobert", "dataset": {"name": "test-org/nsmc", "revision": "v1", "split": "test"},
-           "metrics": {"accuracy": 0.8765, "f1_macro": 0.8712}}
 TEXTS = ["이 영화 정말 재미있었어요.", "시간 낭비였다ㅠㅠ", "음악이 좋아서 끝까지 봤습니다 👍", "별로"]
 
 
@@ -37,11 +35,13 @@ def model_dir(tmp_path_factory) -> Path:
 def published(model_dir, local_hub):
     import uuid
 
-    from distilkobert.serving.publish import publish_classifier
+    from distilkobert.serving.publish import classifier_results, publish_classifier
 
     before = sorted(p.name for p in model_dir.iterdir())
     repo_id = f"test-org/distilkobert-nsmc-{uuid.uuid4().hex[:8]}"
-    result = publish_classifier(model_dir, repo_id, VERSION, RESULTS, base_model="test-org/distilkobert")
+    results = classifier_results(0.8765, 0.8712, dataset="test-org/nsmc", dataset_revision="v1", model=repo_id,
+                                 test_rows=1000, selection={"seed": 43})
+    result = publish_classifier(model_dir, repo_id, VERSION, results, base_model="test-org/distilkobert")
     assert sorted(p.name for p in model_dir.iterdir()) == before  # the model folder is only read
     assert result.tag == VERSION and result.repo_id == repo_id
     return repo_id
@@ -86,7 +86,7 @@ def test_card_widget_and_model_index_validate(published, hub_api):
     files = {f.rfilename for f in hub_api.model_info(published, revision=VERSION).siblings}
     assert {"config.json", "model.safetensors", "tokenizer.json", "README.md", "nsmc_results.json"} <= files
     results = json.loads(Path(hf_hub_download(published, "nsmc_results.json", revision=VERSION)).read_text())
-    assert results == RESULTS
+    assert results["aggregate"]["test_accuracy"]["mean"] == 0.8765 and results["selection"] == {"seed": 43}
 
 
 def test_existing_version_is_refused(published, model_dir):

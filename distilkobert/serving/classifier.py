@@ -11,12 +11,15 @@ from __future__ import annotations
 import inspect
 import json
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
+from huggingface_hub import snapshot_download
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from .errors import ServingError
 
@@ -41,8 +44,6 @@ def resolve_model_dir(model: str | os.PathLike, revision: str | None = None, *, 
         return path
     if path.exists():
         raise ServingError(f"{what} {model}: is a file, expected a model folder or a Hub repo id")
-    from huggingface_hub import snapshot_download
-
     try:
         return Path(snapshot_download(str(model), revision=revision, allow_patterns=allow_patterns))
     except Exception as exc:  # repo or revision not found, no network: one clear line
@@ -77,8 +78,6 @@ def check_classifier_folder(folder: Path) -> dict[str, Any]:
 
 def load_tokenizer(folder: Path):
     """AutoTokenizer (fast, no remote code) from a checked model folder."""
-    from transformers import AutoTokenizer
-
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(folder))
     except Exception as exc:
@@ -155,8 +154,6 @@ class TorchClassifier:
                                                                     "*.model", "*.py"])
         config = check_classifier_folder(folder)
         tokenizer = load_tokenizer(folder)
-        from transformers import AutoModelForSequenceClassification
-
         try:
             net, info = AutoModelForSequenceClassification.from_pretrained(str(folder), output_loading_info=True)
         except Exception as exc:

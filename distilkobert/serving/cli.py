@@ -7,9 +7,10 @@ model is a Hub repo), and a missing optional extra (onnxruntime) is one clear li
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 ONNX_EXTRA_HINT = "install the optional extra: pip install 'distilkobert[onnx]'"
 
@@ -19,6 +20,13 @@ def _prepare_hub(model: str) -> None:
         from distilkobert.hub.endpoint import configure_hub_environment
 
         configure_hub_environment()
+
+
+def _quiet_transformers() -> None:
+    """No "Loading weights" bars from transformers: the command's own progress bar and messages are the output."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
 
 
 def _missing_onnx(exc: ImportError) -> str:
@@ -65,6 +73,11 @@ def predict_main(argv: Sequence[str] | None = None) -> int:
 
     try:
         records = read_records(args.input, args.input_format, text_field=args.text_field, id_field=args.id_field)
+        first = next(records, None)  # input problems are reported before the model is loaded
+        if first is None:
+            raise ServingError(f"--input {args.input}: empty input (no rows to classify)")
+        records = itertools.chain([first], records)
+        _quiet_transformers()
         if args.backend == "onnx":
             try:
                 from .onnx import OnnxClassifier
@@ -104,6 +117,7 @@ def export_main(argv: Sequence[str] | None = None) -> int:
     _prepare_hub(args.model)
     from .errors import ServingError
 
+    _quiet_transformers()
     try:
         try:
             from .export import export_classifier

@@ -18,9 +18,10 @@ import logging
 import shutil
 import time
 import warnings
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -57,9 +58,11 @@ def _write_graph(classifier: TorchClassifier, path: Path) -> None:
     batch_dim, seq_dim = torch.export.Dim("batch"), torch.export.Dim("sequence")
     n_bytes = sum(p.numel() * p.element_size() for p in classifier.model.parameters())
     # the exporter warns (Python warnings and torch's logger) about optional torchvision ops and its internals
-    registry_log = logging.getLogger("torch.onnx._internal.exporter._registration")
-    level = registry_log.level
-    registry_log.setLevel(logging.ERROR)
+    # and torch.export's structured trace logger emits DEBUG records that cost time when a handler listens
+    quiet = [logging.getLogger(name) for name in ("torch.onnx._internal.exporter._registration", "torch.__trace")]
+    levels = [log.level for log in quiet]
+    for log in quiet:
+        log.setLevel(logging.ERROR)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -74,7 +77,8 @@ def _write_graph(classifier: TorchClassifier, path: Path) -> None:
             raise ServingError(f"{classifier.folder}: torch.onnx.export (dynamo) failed: {type(exc).__name__}: "
                                f"{first}") from None
         finally:
-            registry_log.setLevel(level)
+            for log, level in zip(quiet, levels):
+                log.setLevel(level)
 
 
 def _quantize_int8(source: Path, target: Path) -> None:

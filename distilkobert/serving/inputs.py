@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO
 
 from distilkobert.data.nsmc import QuotingError, unquote_document
 from distilkobert.data.sources import SourceError, open_binary
@@ -132,14 +133,14 @@ def read_tsv(path: Path) -> Iterator[Record]:
                 yield Record(line, None, id=row_id, error=f"expected {len(header)} tab-separated fields, found "
                                                           f"{len(fields)}")
                 continue
-            try:
-                document, _ = unquote_document(fields[doc_col])
-            except QuotingError as exc:
-                yield Record(line, None, id=row_id, error=str(exc))
-                continue
             gold: Any = fields[label_col] if label_col is not None else None
             if isinstance(gold, str) and gold.lstrip("-").isdigit():
                 gold = int(gold)
+            try:
+                document, _ = unquote_document(fields[doc_col])
+            except QuotingError as exc:
+                yield Record(line, None, id=row_id, gold=gold, error=str(exc))
+                continue
             yield _text_record(line, document, id=row_id, gold=gold)
 
 

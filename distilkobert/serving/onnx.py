@@ -6,14 +6,22 @@ Needs the optional extra ``pip install distilkobert[onnx]`` (onnxruntime).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
 
-from .classifier import (default_max_length, encode, id2label_of, load_tokenizer, predictions_from_logits,
-                         read_config, resolve_model_dir)
+from .classifier import (
+    default_max_length,
+    encode,
+    id2label_of,
+    load_tokenizer,
+    predictions_from_logits,
+    read_config,
+    resolve_model_dir,
+)
 from .errors import ServingError
 
 FP32_FILE = "model.onnx"

@@ -13,9 +13,10 @@ import json
 import os
 import sys
 from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Protocol, Sequence, TextIO
+from typing import Any, Protocol, TextIO
 
 from tqdm import tqdm
 

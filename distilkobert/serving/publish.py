@@ -17,13 +17,15 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
+from distilkobert.evaluation.results import SCHEMA_VERSION
 from distilkobert.hub.publish import PublishResult, publish_folder
-from distilkobert.model_card import apply_eval_results, validate_model_card
+from distilkobert.model_card import NSMC_END, NSMC_START, apply_eval_results, validate_model_card
 
 from .classifier import check_classifier_folder
 from .errors import ServingError
@@ -57,7 +59,9 @@ Published with the distilkobert project tooling.
 
 ## Results
 
+{results_start}
 {results_text}
+{results_end}
 
 ## How to use
 
@@ -82,8 +86,7 @@ distilkobert predict --model onnx --backend onnx --onnx-file model.int8.onnx --i
 
 - Trained on movie reviews: other domains (products, news, dialogue) may be classified less well.
 - Two labels only: neutral or mixed texts still get `negative` or `positive`.
-- **The padding id is 1, not 0**: build attention masks with the tokenizer, never from `input_ids == 0`.
-- Texts longer than the model's maximum length ({max_length} tokens) are cut.
+{padding_note}- Texts longer than the model's maximum length ({max_length} tokens) are cut.
 """
 
 
@@ -116,14 +119,36 @@ def render_classifier_card(config: Mapping[str, Any], *, repo_id: str, version: 
         revision_arg=f', revision="{version}"' if version else "",
         revision_flag=f" --revision {version}" if version else "",
         max_length=config.get("max_position_embeddings", "?"),
-        results_text="Test-split results of this model are in the table below." if results else
-        "No evaluation results were recorded with this version.")
+        results_start=NSMC_START, results_end=NSMC_END,
+        results_text="No evaluation results were recorded with this version.",
+        padding_note="- **The padding id is 1, not 0**: build attention masks with the tokenizer, never from "
+                     "`input_ids == 0`.\n" if config.get("pad_token_id") == 1 else "")
     dumped = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000)
     text = f"---\n{dumped}---\n{body}"
     if results:
         text = apply_eval_results(text, dict(results), repo_id=repo_id)
     validate_model_card(text)
     return text
+
+
+def classifier_results(accuracy: float, f1_macro: float | None = None, *, dataset: str,
+                       dataset_revision: str | None = None, model: str | None = None, test_rows: int | None = None,
+                       **extra: Any) -> dict[str, Any]:
+    """The test result of one classifier as an ``nsmc_results.json`` (schema 1) that the model card reads.
+
+    ``accuracy`` and ``f1_macro`` are fractions on the test split of ``dataset`` (a Hub repo id or a name);
+    ``extra`` keys (e.g. ``selection``) are stored as they are.
+    """
+    def metric(value: float | None) -> dict[str, Any]:
+        return {"mean": value, "std": None, "n": None, "values": [] if value is None else [value]}
+
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "model": {"name_or_path": model, "label": (model or "classifier").split("/")[-1], "is_local": False},
+        "dataset": {"name": dataset, "revision": dataset_revision, "split": "test", "test_rows": test_rows},
+        "aggregate": {"test_accuracy": metric(accuracy), "test_f1_macro": metric(f1_macro)},
+        **extra,
+    }
 
 
 def _dataset_ids(results: Mapping[str, Any] | None) -> list[str]:
@@ -166,10 +191,9 @@ def publish_classifier(model_dir: str | os.PathLike, repo_id: str, version: str,
                        token: str | None = None, endpoint: str | None = None) -> PublishResult:
     """Publish the fine-tuned 2-label classifier in ``model_dir`` to ``repo_id``, tagged ``version``.
 
-    ``results`` (optional) is the NSMC result of this model in any layout ``distilkobert.model_card`` reads:
-    ``eval_nsmc.py``'s ``nsmc_results.json``, or a flat ``{"model": ..., "dataset": {"name", "revision",
-    "split"}, "metrics": {"accuracy", "f1_macro"}}`` (fractions); it fills the card's model-index and results
-    table and is uploaded as ``nsmc_results.json``. ``base_model``: the encoder's Hub repo id, for the card.
+    ``results`` (optional) is the NSMC test result of this model as an ``nsmc_results.json`` dict (schema 1):
+    build it with :func:`classifier_results` (accuracy, macro-F1, dataset); it fills the card's model-index
+    and results table and is uploaded as ``nsmc_results.json``. ``base_model``: the encoder's Hub repo id.
     Raises :class:`ServingError` for a folder that is not a 2-label classifier with its fast tokenizer,
     ``VersionExistsError`` when the tag exists.
     """

@@ -8,10 +8,17 @@ negative / positive and the tokenizer files next to the weights.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import torch
+from transformers import (
+    AutoTokenizer,
+    BertConfig,
+    BertForSequenceClassification,
+    DistilBertConfig,
+    DistilBertForSequenceClassification,
+)
 
 from distilkobert.distill.testing import build_wordpiece_tokenizer
 
@@ -38,9 +45,6 @@ def build_classifier(model_dir: str | Path, tokenizer_dir: str | Path, *, kind: 
                      layers: int = 2, hidden: int = 32, heads: int = 2, ffn: int = 64, max_len: int = 128,
                      seed: int = 0) -> Path:
     """Save a randomly initialised 2-label classifier with the tokenizer of ``tokenizer_dir``; returns the folder."""
-    from transformers import (AutoTokenizer, BertConfig, BertForSequenceClassification, DistilBertConfig,
-                              DistilBertForSequenceClassification)
-
     tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
     torch.manual_seed(seed)
     labels = dict(num_labels=2, id2label=ID2LABEL, label2id=LABEL2ID, pad_token_id=tokenizer.pad_token_id)
@@ -55,10 +59,25 @@ def build_classifier(model_dir: str | Path, tokenizer_dir: str | Path, *, kind: 
         model = DistilBertForSequenceClassification(config)
     else:
         raise ValueError(f"kind must be bert or distilbert, not {kind!r}")
+    _center_head(model, tokenizer)
     model_dir = Path(model_dir)
     model.save_pretrained(str(model_dir))
     copy_tokenizer(tokenizer_dir, model_dir)
     return model_dir
+
+
+def _center_head(model, tokenizer) -> None:
+    """Shift the output bias so that the median sample text sits on the decision boundary: a random encoder gives
+    nearly the same logits for every text, so without this every text would get the same label and tests comparing
+    labels between backends could not fail."""
+    model.eval()
+    enc = tokenizer(list(SAMPLE_TEXTS), padding=True, return_tensors="pt")
+    with torch.no_grad():
+        model.classifier.weight *= 1000.0  # margins of ~0.1-1 instead of ~1e-4: far above float32 rounding
+        logits = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits
+        margins = (logits[:, 1] - logits[:, 0]).sort().values
+        middle = len(margins) // 2  # between the two middle texts, so that none sits on the boundary
+        model.classifier.bias[1] -= (margins[middle - 1] + margins[middle]) / 2
 
 
 def build_tiny_tokenizer(output_dir: str | Path, texts: Sequence[str] = SAMPLE_TEXTS, vocab_size: int = 300) -> Path:
