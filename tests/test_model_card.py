@@ -18,6 +18,7 @@ from distilkobert.model_card import (
     validate_model_card,
     write_model_card,
 )
+from distilkobert.resources import read_resource
 
 TRAINING_INFO = {
     "teacher": {"name_or_path": "test-org/kobert-teacher", "revision": "v3", "n_layers": 12, "has_mlm_head": True},
@@ -254,3 +255,18 @@ def test_write_model_card_reads_the_run_files(tmp_path):
         write_model_card(tmp_path)
     with pytest.raises(ModelCardError, match="does not exist"):
         write_model_card(tmp_path / "missing")
+
+
+def test_the_template_is_package_data_and_a_project_can_bring_its_own(tmp_path, monkeypatch):
+    assert "$results_section" in read_resource("model_card", "template.md")
+    (tmp_path / "metadata.yaml").write_text(read_resource("model_card", "metadata.yaml"), encoding="utf-8")
+    (tmp_path / "template.md").write_text("# Our own $title\n\n$results_section\n", encoding="utf-8")
+    monkeypatch.setenv("DISTILKOBERT_MODEL_CARD_DIR", str(tmp_path))
+    text = render_model_card(repo_id="test-org/own", training_info=None, eval_results=NSMC_FULL)
+    assert "# Our own own" in text and "88.41 ± 0.21" in text and "## How to use" not in text
+    (tmp_path / "template.md").write_text("# $title $no_such_value\n", encoding="utf-8")
+    with pytest.raises(ModelCardError, match="no_such_value"):
+        render_model_card(repo_id="test-org/own", training_info=None, eval_results=None)
+    monkeypatch.setenv("DISTILKOBERT_MODEL_CARD_DIR", str(tmp_path / "missing"))
+    with pytest.raises(ModelCardError, match="DISTILKOBERT_MODEL_CARD_DIR"):
+        render_model_card(repo_id="test-org/own", training_info=None, eval_results=None)
