@@ -1,39 +1,32 @@
-"""`distilkobert convert`: an upgraded copy of a KoBERT-family checkpoint, with the same weights.
-
-    distilkobert convert monologg/kobert --output-dir kobert-converted [--revision REV]
-    distilkobert convert monologg/distilkobert --output-dir out --push-to-hub ORG/distilkobert --version v1
+"""Convert a KoBERT-family checkpoint into an upgraded copy with the same weights (``distilkobert convert``).
 
 The copy has ``model.safetensors`` (from ``pytorch_model.bin``, read with ``torch.load(weights_only=True)`` by
 transformers), the exact fast ``tokenizer.json`` built from the checkpoint's own SentencePiece model and
 ``vocab.txt`` (plain ``AutoTokenizer`` loads it; ``trust_remote_code=True`` gives the slow ``KoBertTokenizer``),
 ``config.json`` with ``pad_token_id`` 1 checked, a model card naming the source repo and commit, and
 ``conversion.json`` (the same facts for programs). The converted model's hidden states are compared with the
-original's before anything is written as done; a checkpoint that is not KoBERT-family, whose vocab.txt does not
+original's before the copy is declared done; a checkpoint that is not KoBERT-family, whose vocab.txt does not
 match its SentencePiece model or whose pad id is not 1 is refused, from config.json and the file list, before the
-weights are downloaded. The Hub is HF_ENDPOINT when set, else huggingface.co.
+weights are downloaded. The command line is :mod:`distilkobert.convert`.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 import transformers
 from huggingface_hub import HfApi, ModelCard, ModelCardData, constants
-from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
+from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
 from transformers import PreTrainedModel, PreTrainedTokenizerFast
 
 from distilkobert import __version__
-from distilkobert.hub.publish import VersionExistsError, publish_folder
+from distilkobert.hub.publish import PublishResult, publish_folder
 from distilkobert.kobert_repo import (
     KOBERT_PAD_ID,
     Checkpoint,
-    NotKoBertError,
     build_checkpoint_tokenizer,
     check_model_config,
     check_tokenizer_files,
@@ -219,7 +212,7 @@ def convert(source: str, output_dir: str | Path, *, revision: str | None = None,
     return record
 
 
-def _check_version_is_new(repo_id: str, version: str) -> None:
+def check_version_is_new(repo_id: str, version: str) -> None:
     """Refuse an existing version before converting anything (publish_folder checks again before uploading)."""
     api = HfApi()
     if not api.repo_exists(repo_id):
@@ -230,53 +223,7 @@ def _check_version_is_new(repo_id: str, version: str) -> None:
                            "published versions are immutable: choose a new --version")
 
 
-def build_arg_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="distilkobert convert",
-        description="Write an upgraded copy of a KoBERT-family checkpoint (monologg/kobert, monologg/kobert-lm, "
-                    "monologg/distilkobert, ...): safetensors weights, the exact fast tokenizer, checked config, "
-                    "model card. The weights are unchanged. Hub: HF_ENDPOINT when set, else huggingface.co.")
-    parser.add_argument("source", metavar="REPO_OR_FOLDER", help="Hub model repo id or local folder")
-    parser.add_argument("--output-dir", required=True, type=Path, help="new (or empty) folder for the copy")
-    parser.add_argument("--revision", default=None, help="branch, tag or commit of the source repo (default main)")
-    parser.add_argument("--push-to-hub", metavar="REPO", default=None, help="publish the copy to this model repo")
-    parser.add_argument("--version", metavar="TAG", default=None,
-                        help="version tag of the published copy (required with --push-to-hub; never overwritten)")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_arg_parser()
-    args = parser.parse_args(argv)
-    if args.push_to_hub and not args.version:
-        parser.error("--push-to-hub needs --version TAG (published versions are immutable)")
-    if args.version and not args.push_to_hub:
-        parser.error("--version is only used with --push-to-hub REPO")
-    try:
-        if args.push_to_hub:
-            _check_version_is_new(args.push_to_hub, args.version)
-        record = convert(args.source, args.output_dir, revision=args.revision, repo_id=args.push_to_hub)
-    except (ConvertError, NotKoBertError) as exc:
-        print(f"distilkobert convert: error: {exc}", file=sys.stderr)
-        return 1
-    except HfHubHTTPError as exc:
-        print(f"distilkobert convert: error: {args.source} on {constants.ENDPOINT}: {str(exc).splitlines()[0]}",
-              file=sys.stderr)
-        return 1
-    print(f"converted {record.source} (commit {record.commit or '-'}): {record.architecture}, "
-          f"{record.tensors} tensors, {record.parameters:,} parameters, hidden states identical "
-          f"(max |diff| {record.max_abs_diff:g}) -> {args.output_dir}")
-    if args.push_to_hub:
-        try:
-            result = publish_folder(args.output_dir, args.push_to_hub, version=args.version,
-                                    commit_message=f"Convert {record.source} at {record.commit or 'folder'} "
-                                                   f"({args.version})")
-        except (VersionExistsError, ValueError) as exc:
-            print(f"distilkobert convert: error: {exc}", file=sys.stderr)
-            return 1
-        print(f"published {result.repo_id} version {result.tag} (commit {result.commit_sha}): {result.url}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def publish(output_dir: str | Path, repo_id: str, version: str, record: ConversionRecord) -> PublishResult:
+    """Publish the converted folder as version ``version`` of ``repo_id`` (an existing version is refused)."""
+    return publish_folder(output_dir, repo_id, version=version,
+                          commit_message=f"Convert {record.source} at {record.commit or 'a local folder'} ({version})")

@@ -72,14 +72,14 @@ def test_worker_failure_is_reported_with_stderr(tmp_path):
 
 def test_machine_info_versions_table_and_json(tmp_path):
     info = C.machine_info()
-    assert info["logical_cores"] >= 1 and info["cpu_model"] and info["os"]
+    assert info["cpu_count"] >= 1 and info["cpu_model"] and info["os"]
     versions = C.library_versions(["torch", "surely-not-installed-pkg"])
     assert versions["torch"] and versions["surely-not-installed-pkg"] is None
     table = C.format_table([{"a": 1, "b": 2.5}, {"a": 10, "b": None}])
     lines = table.splitlines()
     assert lines[0].split() == ["a", "b"] and lines[2].split() == ["1", "2.50"] and lines[3].split() == ["10", "-"]
     md = C.format_table([{"a": 1}], markdown=True).splitlines()
-    assert md[0].startswith("| a") and md[1].startswith("|--")
+    assert md[0].startswith("| a") and md[1].startswith("| -")
     path = C.write_json("x", {"k": "값"}, tmp_path / "sub" / "x.json")
     assert json.loads(path.read_text(encoding="utf-8")) == {"k": "값"}
     assert C.results_path("inference") == BENCH / "results" / "inference.json"
@@ -132,3 +132,29 @@ def test_train_step_quick_measures_the_real_trainer(tmp_path):
         assert diff["abs_diff"] < 1e-4 * max(1.0, abs(diff["full_loss"])), ce
     assert set(data["target"]["ratios"]) == {"tiny"} and isinstance(data["target"]["met"], bool)
     assert len(data["same_batch"]) == 4 and data["end_to_end"][0]["s_per_step"] > 0
+
+
+def test_tokenizer_damage_quick_shows_the_declared_tokenizer_breaks_ids(tmp_path):
+    """The original repos' layout read by plain AutoTokenizer vs get_tokenizer(), on hash-chosen NSMC reviews (the
+    real KoBERT files and NSMC from the shared data, else a vocabulary trained on the repo's Korean sentences and
+    the demo reviews)."""
+    from conftest import SHARED_DATA
+
+    kobert, nsmc = SHARED_DATA / "kobert", SHARED_DATA / "nsmc" / "train.tsv.gz"
+    if not ((kobert / "vocab.txt").is_file() and nsmc.is_file()):
+        from distilkobert.tokenization import train_vocabulary
+
+        kobert = train_vocabulary([REPO / "tests" / "data" / "korean_sentences.txt"], 400, tmp_path / "vocab",
+                                  hard_vocab_limit=False)
+        nsmc = REPO / "demo_data" / "reviews.tsv"
+    data = _run_script("tokenizer_damage.py", tmp_path / "damage.json", "--nsmc", str(nsmc), "--kobert-dir",
+                       str(kobert))
+    assert data["settings"]["quick"] is True and data["settings"]["reviews"] == 2000
+    slow, fixed, declared = data["results"]
+    assert (slow["class"], fixed["class"], declared["class"]) == ("KoBertTokenizer", "TokenizersBackend",
+                                                                  "BertTokenizer")
+    assert fixed["reviews_differing_share"] < 0.01 and fixed["differing_not_ties"] == 0  # exact up to float32 ties
+    assert fixed["unk_tokens"] == slow["unk_tokens"] or fixed["reviews_differing"] > 0
+    assert declared["reviews_differing_share"] > 0.5
+    assert declared["unk_token_share"] > 10 * max(fixed["unk_token_share"], 0.001)
+    assert data["example"]["declared"].count("[UNK]") > data["example"]["get_tokenizer"].count("[UNK]")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,8 @@ from kobert_standins import (
 )
 
 from distilkobert.cli import main as cli_main
-from distilkobert.convert import ConvertError, convert, main
+from distilkobert.conversion import ConvertError, convert
+from distilkobert.convert import main
 from distilkobert.kobert_repo import NotKoBertError
 
 TEXTS = ["한국어 모델을 공유합니다.", "이 영화 정말 재밌다 ㅋㅋㅋ ㅠㅠ", "배우들의 연기가 [MASK] 좋았다"]
@@ -160,6 +163,13 @@ def test_bad_checkpoints_are_refused_in_one_line_before_the_weights(name, edit, 
     assert not (tmp_path / "out").exists()
     cached = Path(constants.HF_HUB_CACHE) / f"models--{repo.replace('/', '--')}"
     assert not list(cached.rglob("pytorch_model.bin"))  # refused before any weights were downloaded
+
+
+def test_the_command_imports_no_hugging_face_library_before_configuring_the_hub():
+    code = ("import sys, distilkobert.convert; "
+            "print(sorted(m for m in ('transformers', 'huggingface_hub', 'datasets') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_folder_source_and_argument_errors(tokenizer_files, tmp_path, capsys):

@@ -1,0 +1,87 @@
+"""`distilkobert convert`: write an upgraded copy of a KoBERT-family checkpoint, with the same weights.
+
+    distilkobert convert monologg/kobert --output-dir kobert-converted [--revision REV]
+    distilkobert convert monologg/distilkobert --output-dir out --push-to-hub ORG/distilkobert --version v1
+
+The Hub is HF_ENDPOINT when set, else huggingface.co (see distilkobert.hub.endpoint); the work is done by
+:mod:`distilkobert.conversion`, imported after the endpoint is configured (the Hugging Face libraries read it at
+import). Exit codes: 0 done, 1 a refused checkpoint or a Hub error (one line), 2 a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from distilkobert.hub.endpoint import (
+    HubUnreachableError,
+    ModelReferenceError,
+    configure_hub_environment,
+    require_hub,
+)
+
+
+def build_arg_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="distilkobert convert",
+        description="Write an upgraded copy of a KoBERT-family checkpoint (monologg/kobert, monologg/kobert-lm, "
+                    "monologg/distilkobert, ...): safetensors weights, the exact fast tokenizer, checked config, "
+                    "model card. The weights are unchanged. Hub: HF_ENDPOINT when set, else huggingface.co.")
+    parser.add_argument("source", metavar="REPO_OR_FOLDER", help="Hub model repo id or local folder")
+    parser.add_argument("--output-dir", required=True, type=Path, help="new (or empty) folder for the copy")
+    parser.add_argument("--revision", default=None, help="branch, tag or commit of the source repo (default main)")
+    parser.add_argument("--push-to-hub", metavar="REPO", default=None, help="publish the copy to this model repo")
+    parser.add_argument("--version", metavar="TAG", default=None,
+                        help="version tag of the published copy (required with --push-to-hub; never overwritten)")
+    return parser
+
+
+def _fail(message: str) -> int:
+    print(f"distilkobert convert: error: {message}", file=sys.stderr)
+    return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_arg_parser()
+    args = parser.parse_args(argv)
+    if args.push_to_hub and not args.version:
+        parser.error("--push-to-hub needs --version TAG (published versions are immutable)")
+    if args.version and not args.push_to_hub:
+        parser.error("--version is only used with --push-to-hub REPO")
+    configure_hub_environment()
+    try:
+        require_hub(args.source, "REPO_OR_FOLDER")
+        require_hub(args.push_to_hub, "--push-to-hub")
+    except (HubUnreachableError, ModelReferenceError) as exc:
+        return _fail(str(exc))
+
+    from huggingface_hub.errors import HfHubHTTPError
+
+    from distilkobert.conversion import ConvertError, check_version_is_new, convert, publish
+    from distilkobert.hub.publish import VersionExistsError
+    from distilkobert.kobert_repo import NotKoBertError
+
+    try:
+        if args.push_to_hub:
+            check_version_is_new(args.push_to_hub, args.version)
+        record = convert(args.source, args.output_dir, revision=args.revision, repo_id=args.push_to_hub)
+    except (ConvertError, NotKoBertError) as exc:
+        return _fail(str(exc))
+    except HfHubHTTPError as exc:
+        return _fail(f"{args.source}: {str(exc).splitlines()[0]}")
+    print(f"converted {record.source} (commit {record.commit or '-'}): {record.architecture}, "
+          f"{record.tensors} tensors, {record.parameters:,} parameters, hidden states identical "
+          f"(max |diff| {record.max_abs_diff:g}) -> {args.output_dir}")
+    if args.push_to_hub:
+        try:
+            result = publish(args.output_dir, args.push_to_hub, args.version, record)
+        except (VersionExistsError, ValueError, HfHubHTTPError) as exc:
+            return _fail(str(exc).splitlines()[0])
+        print(f"published {result.repo_id} version {result.tag} (commit {result.commit_sha}): {result.url}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
