@@ -27,8 +27,6 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
      "build (and publish) the cleaned, deduplicated pretraining corpus dataset"),
     (("corpus", "tokenize"), "distilkobert.distill.prepare:main",
      "tokenise a corpus of any size into numbered, resumable parquet shards of token ids (+ manifest)"),
-    (("corpus", "tokenize"), "distilkobert.distill.prepare:main",
-     "tokenise a corpus of any size into numbered, resumable parquet shards of token ids (+ manifest)"),
     (("train",), "distilkobert.distill.run:main",
      "distil a student from a teacher (or train MLM alone); same as `python train_distill.py`"),
     (("eval",), "distilkobert.evaluation.run:main",
