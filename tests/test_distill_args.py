@@ -111,3 +111,33 @@ def test_resume_last_skips_a_checkpoint_killed_while_saving(tmp_path, caplog):
     (tmp_path / "checkpoint-10" / "trainer_state.json").unlink()
     with pytest.raises(ValueError, match="no complete checkpoint"):
         _resume_value("last", tmp_path)
+
+
+def test_recipe_values_keep_their_yaml_types(tmp_path):
+    recipe = _write(tmp_path, """
+teacher_name_or_path: t
+dataset_name_or_path: c
+student_layers: [0, 6, 11]
+mse_layer_map: {1: 0, 2: 6}
+alpha_mse: 0.5
+learning_rate: 1e-3
+packing: false
+max_train_texts: 100
+""")
+    m, d, x, t = parse_args([recipe, "--output_dir", str(tmp_path)])
+    assert m.student_layers == [0, 6, 11] and x.mse_layer_map == "1:0,2:6"
+    assert t.learning_rate == 1e-3 and d.packing is False and d.max_train_texts == 100  # YAML's "1e-3" string too
+    m, d, x, t = parse_args([recipe, "--output_dir", str(tmp_path), "--packing", "--student_layers", "1", "2"])
+    assert d.packing is True and m.student_layers == [1, 2]  # flags win
+
+
+@pytest.mark.parametrize("text,message", [
+    ("learning_rate: fast\n", "learning_rate: 'fast' is not a valid float"),
+    ("ce_positions: some\n", "ce_positions: 'some' is not one of"),
+    ("student_layers: {a: 1}\n", "student_layers: a mapping is not a valid value"),
+    ("[1, 2\n", "not a YAML file (line"),
+])
+def test_bad_recipe_values_name_the_file_and_key(tmp_path, text, message):
+    with pytest.raises(ValueError, match="r.yaml") as info:
+        parse_args([_write(tmp_path, text), "--output_dir", str(tmp_path)])
+    assert message in str(info.value)
