@@ -92,8 +92,13 @@ def test_require_hub_fails_fast_in_one_line_naming_repo_endpoint_and_ways_out(mo
     for part in ("--teacher_name_or_path", "'some-org/kobert-teacher'", dead, "local folder", "HF_ENDPOINT",
                  "DISTILKOBERT_LOCAL_HUB=1", "--local-hub"):
         assert part in message, part
+    assert "HF_HUB_OFFLINE" not in message  # nothing in the cache
     with pytest.raises(HubUnreachableError, match="dataset repo 'some-org/corpus'"):
         require_hub("some-org/corpus", "--dataset_name_or_path", repo_type="dataset")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "cache" / "models--some-org--kobert-teacher").mkdir(parents=True)  # what a download leaves
+    with pytest.raises(HubUnreachableError, match="a copy is in the Hugging Face cache: HF_HUB_OFFLINE=1 uses it"):
+        require_hub("some-org/kobert-teacher", "--teacher_name_or_path")
     require_hub(str(tmp_path), "--teacher_name_or_path")  # a local folder needs no Hub
     with pytest.raises(ModelReferenceError, match="no such folder, and not a Hub id"):
         require_hub("./no-such-teacher", "--teacher_name_or_path")  # not a Hub repo: say so, not "unreachable"

@@ -156,8 +156,17 @@ def require_hub(repo_id: str | None, what: str, repo_type: str = "model") -> Non
     endpoint = current_endpoint()
     if not endpoint_reachable(endpoint):
         kind = "" if repo_type == "model" else f"{repo_type} "
+        cached = ("; a copy is in the Hugging Face cache: HF_HUB_OFFLINE=1 uses it"
+                  if _cache_folder(repo_id, repo_type).is_dir() else "")
         raise HubUnreachableError(f"{what} {repo_id}: needs the Hub {kind}repo {repo_id!r}, but the Hub endpoint "
-                                  f"{endpoint} is not reachable; {WAYS_OUT}")
+                                  f"{endpoint} is not reachable; {WAYS_OUT}{cached}")
+
+
+def _cache_folder(repo_id: str, repo_type: str) -> Path:
+    """Where huggingface_hub caches the repo (``$HF_HUB_CACHE``, else ``$HF_HOME/hub``), without importing it."""
+    home = Path(os.environ.get("HF_HOME") or Path.home() / ".cache" / "huggingface").expanduser()
+    cache = Path(os.environ.get("HF_HUB_CACHE") or home / "hub").expanduser()
+    return cache / f"{repo_type}s--{repo_id.replace('/', '--')}"
 
 
 def _warn_if_imported(endpoint: str) -> None:
