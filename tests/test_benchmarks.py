@@ -156,5 +156,5 @@ def test_tokenizer_damage_quick_shows_the_declared_tokenizer_breaks_ids(tmp_path
     assert fixed["reviews_differing_share"] < 0.01 and fixed["differing_not_ties"] == 0  # exact up to float32 ties
     assert fixed["unk_tokens"] == slow["unk_tokens"] or fixed["reviews_differing"] > 0
     assert declared["reviews_differing_share"] > 0.5
-    assert declared["unk_token_share"] > 10 * max(fixed["unk_token_share"], 0.001)
+    assert declared["unk_token_share"] > 3 * max(fixed["unk_token_share"], 0.001)  # real KoBERT: 65.7% vs 0.88%
     assert data["example"]["declared"].count("[UNK]") > data["example"]["get_tokenizer"].count("[UNK]")
