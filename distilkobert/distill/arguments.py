@@ -240,6 +240,11 @@ class DistillationArguments:
 ARGUMENT_CLASSES = (DistillationModelArguments, DistillationDataArguments, DistillationArguments, TrainingArguments)
 
 
+def resume_requested(value: str | None) -> bool:
+    """Does `--resume_from_checkpoint` ask to resume (a path, or true / last)?"""
+    return str(value or "").strip().lower() not in ("", "false", "0", "no")
+
+
 def check_combination(model_args: DistillationModelArguments, distill_args: DistillationArguments,
                       training_args: TrainingArguments) -> None:
     """The rules that join two argument groups (each group checks itself in `__post_init__`)."""
@@ -252,8 +257,7 @@ def check_combination(model_args: DistillationModelArguments, distill_args: Dist
             raise ValueError("--push_to_hub needs --hub_model_id ORG/NAME")
         if not distill_args.version:
             raise ValueError("--push_to_hub needs --version TAG")
-    resume = str(training_args.resume_from_checkpoint or "").lower()
-    if distill_args.overwrite and resume not in ("", "false", "0", "no"):
+    if distill_args.overwrite and resume_requested(training_args.resume_from_checkpoint):
         raise ValueError("--overwrite with --resume_from_checkpoint: overwriting would delete the checkpoints the "
                          "run resumes from; give one of them")
 

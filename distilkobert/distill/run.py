@@ -109,7 +109,6 @@ class Checked:
     """What the checks before loading found out and `run` reuses."""
 
     tokenizer: Any
-    teacher_layers: int | None
     layer_map: list[tuple[int, int]]
     output_dir: Path
     clear_output: bool
@@ -130,6 +129,7 @@ def check_before_loading(model_args, data_args, distill_args, training_args) -> 
     from transformers import AutoConfig, AutoTokenizer, BertConfig, DistilBertConfig
 
     from distilkobert.data.output import check_output_dir
+    from distilkobert.distill.arguments import resume_requested
     from distilkobert.distill.losses import parse_layer_map
     from distilkobert.distill.publishing import check_version_available
     from distilkobert.hub.endpoint import require_hub, resolve_model_reference
@@ -146,12 +146,11 @@ def check_before_loading(model_args, data_args, distill_args, training_args) -> 
         resolve_model_reference(name, flag)
         require_hub(name, flag, repo_type=repo_type)
 
-    resume = str(training_args.resume_from_checkpoint or "").lower() not in ("", "false", "0", "no")
     inputs = {flag: name for flag, (name, _) in references.items()}
     inputs.update({"--dataset_name_or_path": dataset, "--cache_dir": data_args.cache_dir,
-                   "recipe": distill_args.recipe,
-                   "--resume_from_checkpoint": None if str(training_args.resume_from_checkpoint).lower() in (
-                       "true", "last", "1", "yes") else training_args.resume_from_checkpoint})
+                   "recipe": distill_args.recipe})
+    # a resumed run continues in its own folder: its contents are kept (--overwrite with it is refused earlier)
+    resume = resume_requested(training_args.resume_from_checkpoint)
     output_dir = check_output_dir(training_args.output_dir, distill_args.overwrite, inputs=inputs,
                                   flag="--output_dir", keep_contents=resume)
     clear_output = distill_args.overwrite and output_dir.is_dir() and any(output_dir.iterdir())
@@ -208,8 +207,7 @@ def check_before_loading(model_args, data_args, distill_args, training_args) -> 
     if training_args.push_to_hub:
         require_hub(training_args.hub_model_id, "--hub_model_id")
         check_version_available(training_args.hub_model_id, distill_args.version)  # refuse before any training
-    return Checked(tokenizer=tokenizer, teacher_layers=teacher_config.num_hidden_layers if teacher_config else None,
-                   layer_map=layer_map, output_dir=output_dir, clear_output=clear_output)
+    return Checked(tokenizer=tokenizer, layer_map=layer_map, output_dir=output_dir, clear_output=clear_output)
 
 
 def run(model_args, data_args, distill_args, training_args) -> dict:
