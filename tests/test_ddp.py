@@ -20,13 +20,23 @@ from pathlib import Path
 
 import pytest
 
+from distilkobert.distill.distributed import accumulation_for_global_batch
 from distilkobert.distill.testing import build_wordpiece_tokenizer, tiny_bert_teacher, write_corpus_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).parent / "data" / "distill_corpus.txt"
 TERMS = ("loss", "loss_ce", "loss_mlm", "loss_cos", "grad_norm")
 
-pytestmark = pytest.mark.slow
+
+
+def test_global_batch_gives_the_accumulation_or_a_clear_error():
+    assert accumulation_for_global_batch(4096, 64, 1) == 64
+    assert accumulation_for_global_batch(4096, 64, 8) == 8
+    with pytest.raises(ValueError, match=r"--global_batch_size 4096 is not a multiple of "
+                                         r"--per_device_train_batch_size 64 x 3 processes = 192: .* 4032, 4224"):
+        accumulation_for_global_batch(4096, 64, 3)
+    with pytest.raises(ValueError, match="must all be >= 1"):
+        accumulation_for_global_batch(4096, 0, 2)
 
 
 def _free_port() -> int:
@@ -74,6 +84,7 @@ def _log_history(out: Path, steps: int) -> list[dict]:
     return [h for h in state["log_history"] if "loss" in h]
 
 
+@pytest.mark.slow
 def test_distillation_two_processes_equal_one_process(distill_data, tmp_path):
     """2 processes x batch 4 x accumulation 2 == 1 process x batch 4 x accumulation 4, every loss term."""
     import torch
@@ -128,6 +139,7 @@ def _eval_args(root: Path, out: Path, batch: int, accumulation: int) -> list[str
             "--eval_steps", "3", "--device", "cpu", "--seeds", "42"]
 
 
+@pytest.mark.slow
 def test_nsmc_finetuning_two_processes_equal_one_process(nsmc_data, tmp_path):
     """eval_nsmc.py under torchrun selects the same checkpoint and gets the same test accuracy."""
     one, two = tmp_path / "one", tmp_path / "two"
@@ -146,6 +158,7 @@ def test_nsmc_finetuning_two_processes_equal_one_process(nsmc_data, tmp_path):
     assert losses_two == pytest.approx(losses_one, rel=1e-5)
 
 
+@pytest.mark.slow
 def test_missing_rendezvous_fails_fast_with_a_clear_error(tmp_path):
     """Node 1 of 2 with no node 0 listening: torchrun gives up after the rendezvous timeout, naming the address."""
     port = _free_port()
