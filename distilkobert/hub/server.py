@@ -29,6 +29,7 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from distilkobert.data.output import OutputDirError, check_output_dir
 from distilkobert.hub.handler import MAX_COMMIT_BODY, MAX_JSON_BODY, OPEN_MODE_USER, HubRequestHandler
 from distilkobert.hub.storage import Storage
 
@@ -193,8 +194,10 @@ def serve_main(argv: Sequence[str] | None = None) -> int:
                         help="INFO logs every request (default WARNING)")
     args = parser.parse_args(list(argv) if argv is not None else None)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
-    if args.data_dir.exists() and not args.data_dir.is_dir():
-        print(f"error: --data-dir {args.data_dir}: is a file, not a folder", file=sys.stderr)
+    try:  # the output-folder policy of every command; the Hub's data folder is meant to be reused
+        check_output_dir(args.data_dir, overwrite=False, keep_contents=True, flag="--data-dir")
+    except OutputDirError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     orgs: dict[str, set[str]] = {}
     for org, users in args.org:
