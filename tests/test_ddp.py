@@ -170,3 +170,27 @@ def test_missing_rendezvous_fails_fast_with_a_clear_error(tmp_path):
     assert done.returncode != 0
     assert time.monotonic() - start < 90
     assert f"timed out after 5000ms while trying to connect to (127.0.0.1, {port})" in done.stderr
+
+
+def test_cost_model_formula_and_script(tmp_path):
+    """benchmarks/cost_model.py: FLOPs per token by hand for a small shape, and the recipe's table."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import cost_model
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    f = cost_model.flops_per_token(8, 1, d=4, ffn=16, layers=2, vocab=10)
+    # per layer 4 d^2 + 2 d ffn = 192 weights; attention 4 x s x d = 128 per layer; head 2 d^2 + 2 d V = 112
+    assert f["teacher_forward"] == 2 * 2 * 192 + 2 * 128 + 112
+    assert f["student_fwd_bwd"] == 3 * (2 * 192 + 128 + 112)
+    out = tmp_path / "cost.json"
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "cost_model.py"), "--corpus-gb", "1",
+                           "--tokens-per-byte", "0.25", "--output", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(out.read_text("utf-8"))
+    assert data["global_batch"] == 64 * 64 and data["seq_len"] == 512 and data["epochs"] == 3
+    assert data["train_tokens"] == pytest.approx(1e9 * 0.25 * 3)
+    assert data["updates"] == pytest.approx(data["train_tokens"] / (4096 * 512))
+    a100_30 = next(r for r in data["rows"] if r["GPU"].startswith("A100") and r["MFU"] == "30%")
+    hours = data["total_flops"] / (312e12 * 0.30) / 3600
+    assert a100_30["1 GPU hours"] == round(hours, 1) and a100_30["8 GPUs hours"] == round(hours / 8 / 0.9, 2)
