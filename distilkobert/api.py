@@ -17,13 +17,10 @@ environment (HF_ENDPOINT, else huggingface.co; HF_TOKEN, ...) is used as it is.
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from huggingface_hub import constants
-from kobert_tokenizer import KoBertTokenizer
 from transformers import (
     BertForMaskedLM,
     BertModel,
@@ -33,6 +30,7 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 
+from distilkobert.hub.endpoint import endpoint_reachable
 from distilkobert.kobert_repo import (
     Checkpoint,
     NotKoBertError,
@@ -40,6 +38,7 @@ from distilkobert.kobert_repo import (
     check_model_config,
     open_checkpoint,
 )
+from kobert_tokenizer import KoBertTokenizer
 
 __all__ = [
     "DEFAULT_REPO",
@@ -81,19 +80,6 @@ def _endpoint() -> str:
     return constants.ENDPOINT
 
 
-def _reachable(endpoint: str, timeout: float = 3.0) -> bool:
-    """Can a TCP connection be opened to the endpoint? (The HF clients retry refused connections for ~30 s.)"""
-    parts = urlsplit(endpoint)
-    if not parts.hostname:
-        return True  # let the client report a malformed endpoint itself
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        with socket.create_connection((parts.hostname, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
 def _offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
@@ -114,7 +100,7 @@ def _open(what: str, env_var: str, repo_id: str, revision: str | None, local_fil
         return open_checkpoint(repo_id)
     if _looks_like_path(repo_id):
         raise DistilKoBERTNotFoundError(f"{what}: no such folder: {repo_id}. " + _help(what, env_var))
-    unreachable = not local_files_only and not _offline() and not _reachable(_endpoint())
+    unreachable = not local_files_only and not _offline() and not endpoint_reachable(_endpoint())
     cache_only = local_files_only or _offline() or unreachable
     try:
         # unreachable: fail fast instead of the clients' retries, but still serve a copy already in the cache

@@ -116,7 +116,7 @@ def _card(record: ConversionRecord, ckpt: Checkpoint, license_: str | None, repo
                f"({', '.join(f'`{b}`' for b in record.dropped_buffers)})." if record.dropped_buffers else "")
     declared = record.declared_tokenizer_class
     tokenizer_before = (f"`tokenizer_config.json` declares `{declared}`" if declared else "no fast tokenizer")
-    if declared and declared != "KoBertTokenizer":
+    if declared in ("BertTokenizer", "BertTokenizerFast"):
         tokenizer_before += (": `AutoTokenizer` builds a WordPiece tokenizer over the SentencePiece vocabulary "
                              "and maps most Korean words to `[UNK]`")
     tokenizer_after = (f"the exact fast `tokenizer.json`, built from `{record.sp_model}` and `vocab.txt`: plain "

@@ -218,7 +218,7 @@ def test_get_tokenizer_is_the_exact_one_not_the_declared_bert_tokenizer(standins
     assert slow(TEXTS)["input_ids"] == ids and fast.pad_token_id == 1 and fast.model_max_length == 512
     enc = fast(TEXTS[0], return_offsets_mapping=True)  # offsets point into the raw text
     pieces = fast.convert_ids_to_tokens(enc["input_ids"])[1:-1]
-    spans = [TEXTS[0][a:b] for (a, b), p in zip(enc["offset_mapping"][1:-1], pieces, strict=True) if p != "▁"]
+    spans = [TEXTS[0][a:b].strip() for (a, b), p in zip(enc["offset_mapping"][1:-1], pieces, strict=True) if p != "▁"]
     assert spans == [p.lstrip("▁") for p in pieces if p != "▁"] and "".join(spans) == TEXTS[0].replace(" ", "")
     declared = AutoTokenizer.from_pretrained(KOBERT)  # what plain AutoTokenizer makes of the original layout
     assert type(declared).__name__ == "BertTokenizer" and declared(TEXTS)["input_ids"] != ids

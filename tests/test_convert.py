@@ -180,6 +180,10 @@ def test_folder_source_and_argument_errors(tokenizer_files, tmp_path, capsys):
     assert f"the folder `{folder}`" in (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
     with pytest.raises(ConvertError, match="not an empty folder"):
         convert(str(folder), tmp_path / "out")
+    again = convert(str(tmp_path / "out"), tmp_path / "again")  # this project's layout converts too, unchanged
+    assert again.weights_from == "model.safetensors" and again.sp_model == "spiece.model"
+    assert again.declared_tokenizer_class == "TokenizersBackend" and again.max_abs_diff == 0.0
+    assert "WordPiece" not in (tmp_path / "again" / "README.md").read_text(encoding="utf-8")
     with pytest.raises(SystemExit):
         main([str(folder), "--output-dir", str(tmp_path / "x"), "--push-to-hub", "org/x"])
     assert "--push-to-hub needs --version" in capsys.readouterr().err
