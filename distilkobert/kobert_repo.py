@@ -51,7 +51,7 @@ class Checkpoint:
     sha: str | None = None
     files: list[str] = field(default_factory=list)
     local_files_only: bool = False
-    _config: dict | None = None
+    _config: dict | None = field(default=None, init=False, repr=False)
 
     @property
     def repo_id(self) -> str | None:
@@ -182,12 +182,14 @@ def tokenizer_options(ckpt: Checkpoint) -> dict[str, Any]:
 def check_tokenizer_files(ckpt: Checkpoint) -> tuple[str, list[str]]:
     """The SentencePiece file name and vocab.txt tokens, checked against each other (one-line errors)."""
     sp_name = ckpt.sp_model_name
+    # offline, only the files an earlier call downloaded are known
+    cached = " in the local cache (offline)" if ckpt.local_files_only else ""
     if sp_name is None:
-        raise NotKoBertError(f"{ckpt.where()}: no SentencePiece model ({' or '.join(SP_MODEL_NAMES)}): "
+        raise NotKoBertError(f"{ckpt.where()}: no SentencePiece model ({' or '.join(SP_MODEL_NAMES)}){cached}: "
                              "not a KoBERT-family checkpoint")
     if not ckpt.has("vocab.txt"):
-        raise NotKoBertError(f"{ckpt.where()}: no vocab.txt next to {sp_name}: not a KoBERT-family checkpoint "
-                             "(KoBERT's ids are vocab.txt line numbers)")
+        raise NotKoBertError(f"{ckpt.where()}: no vocab.txt next to {sp_name}{cached}: not a KoBERT-family "
+                             "checkpoint (KoBERT's ids are vocab.txt line numbers)")
     tokens = _read_vocab(ckpt)
     try:
         spm = read_model(ckpt.path(sp_name))
