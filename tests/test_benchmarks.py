@@ -158,3 +158,33 @@ def test_tokenizer_damage_quick_shows_the_declared_tokenizer_breaks_ids(tmp_path
     assert declared["reviews_differing_share"] > 0.5
     assert declared["unk_token_share"] > 3 * max(fixed["unk_token_share"], 0.001)  # real KoBERT: 65.7% vs 0.88%
     assert data["example"]["declared"].count("[UNK]") > data["example"]["get_tokenizer"].count("[UNK]")
+
+
+@pytest.mark.slow
+def test_serving_quick_measures_every_variant(tmp_path):
+    """Tiny random teacher and student classifiers: PyTorch fp32, ONNX Runtime fp32 and int8 side by side, the
+    targets table, and fp32 ONNX logits equal to PyTorch's on the whole (demo) test split."""
+    data = _run_script("serving.py", tmp_path / "serving.json", "--work-dir", str(tmp_path / "work"), timeout=600)
+    for key in ("machine", "versions", "settings", "rows", "threads", "table", "targets", "results", "exports"):
+        assert key in data, key
+    assert data["settings"]["quick"] is True and data["rows"] == 96 and data["versions"]["onnxruntime"]
+    variants = {(r["role"], r["backend"], r["precision"]): r for r in data["results"]}
+    assert set(variants) == {(role, backend, precision) for role in ("teacher", "student")
+                             for backend, precision in (("torch", "fp32"), ("onnxruntime", "fp32"),
+                                                        ("onnxruntime", "int8"))}
+    for (_, _, precision), r in variants.items():
+        assert r["rows"] == 96 and 0 <= r["accuracy"] <= 1 and r["disk_mb"] > 0 and r["peak_rss_mb"] > 0
+        assert r["latency_s"]["p95"] >= r["latency_s"]["p50"] > 0
+        assert r["latency_s"]["n"] == len(r["latency_times_s"])
+        assert r["batch_sentences_per_s"] > 0 and r["latency_tokens_mean"] > 2
+        if precision == "fp32":
+            assert r["max_abs_logit_diff_vs_torch_fp32"] < 1e-4 and r["label_agreement_vs_torch_fp32"] == 1.0
+        else:
+            assert r["max_abs_logit_diff_vs_torch_fp32"] > 0  # a quantised graph really ran
+    student, int8 = variants[("student", "torch", "fp32")], variants[("student", "onnxruntime", "int8")]
+    assert int8["disk_mb"] < variants[("student", "onnxruntime", "fp32")]["disk_mb"]
+    goals = {t["target"]: t for t in data["targets"]}
+    assert len(goals) == 4 and all(t["met?"] in ("yes", "no") for t in goals.values())
+    size = goals["size on disk vs fp32 student (fraction)"]
+    assert size["measured"] == pytest.approx(int8["disk_mb"] / student["disk_mb"])
+    assert len(data["table"]) == 6

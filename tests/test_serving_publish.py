@@ -114,3 +114,37 @@ def test_folder_without_fast_tokenizer_or_head_is_refused(model_dir, tmp_path):
     (no_head / "config.json").write_text(json.dumps(config))
     with pytest.raises(ServingError, match=r"no-head/config.json: .* no sequence-classification head"):
         publish_classifier(no_head, "test-org/never-created", VERSION)
+
+
+def test_evaluation_publishes_the_seed_selected_on_validation(model_dir, tmp_path, local_hub, hub_api):
+    import shutil
+    import uuid
+
+    from huggingface_hub import ModelCard, hf_hub_download
+
+    from distilkobert.serving.publish import publish_evaluated_classifier
+
+    out = tmp_path / "eval"
+    for seed in (42, 43):
+        shutil.copytree(model_dir, out / f"seed-{seed}" / "model")
+    (out / "seed-43" / "model" / "marker.json").write_text("{}")  # tells the two seeds' folders apart
+    results = {"schema_version": 1,
+               "model": {"name_or_path": "test-org/distilkobert", "is_local": False, "hub_repo_id": None},
+               "dataset": {"name": "test-org/nsmc", "revision": "v1"},
+               "per_seed": [{"seed": 42, "validation": {"accuracy": 0.81}, "test": {"accuracy": 0.95, "f1_macro": 0.9,
+                                                                                   "rows": 1000}},
+                            {"seed": 43, "validation": {"accuracy": 0.86}, "test": {"accuracy": 0.84,
+                                                                                   "f1_macro": 0.83, "rows": 1000}}]}
+    repo_id = f"test-org/nsmc-selected-{uuid.uuid4().hex[:8]}"
+    publish_evaluated_classifier(results, out, repo_id, "v2")
+    files = {f.rfilename for f in hub_api.model_info(repo_id, revision="v2").siblings}
+    assert "marker.json" in files  # seed 43: best on validation, although seed 42 is better on test
+    card = ModelCard(Path(hf_hub_download(repo_id, "README.md", revision="v2")).read_text(encoding="utf-8"))
+    assert {r.metric_type: r.metric_value for r in card.data.eval_results} == {"accuracy": 0.84, "f1": 0.83}
+    assert card.data.base_model == "test-org/distilkobert"
+    published = json.loads(Path(hf_hub_download(repo_id, "nsmc_results.json", revision="v2")).read_text())
+    assert published["selection"]["seed"] == 43 and published["dataset"]["test_rows"] == 1000
+
+    shutil.rmtree(out / "seed-43")
+    with pytest.raises(ServingError, match=r"seed-43/model: the selected seed's model was not kept"):
+        publish_evaluated_classifier(results, out, repo_id, "v3")

@@ -208,3 +208,39 @@ def publish_classifier(model_dir: str | os.PathLike, repo_id: str, version: str,
                                                 encoding="utf-8")
         return publish_folder(staging, repo_id, version=version, token=token, endpoint=endpoint,
                               commit_message=f"Publish {version}: Korean sentiment classifier")
+
+
+def selected_seed(results: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The per-seed result of ``nsmc_results.json`` with the best validation accuracy (the first on a tie):
+    the model to publish is chosen on validation, like every checkpoint, never on test."""
+    per_seed = results.get("per_seed") or []
+    if not per_seed:
+        raise ServingError("the evaluation results have no per-seed results to select a model from")
+    return max(per_seed, key=lambda r: r["validation"]["accuracy"])  # max keeps the first of equal values
+
+
+def publish_evaluated_classifier(results: Mapping[str, Any], output_dir: str | os.PathLike, repo_id: str,
+                                 version: str, *, token: str | None = None,
+                                 endpoint: str | None = None) -> PublishResult:
+    """Publish the fine-tuned model that ``eval_nsmc.py`` selected (best validation accuracy over the seeds,
+    kept in ``OUTPUT_DIR/seed-N/model`` by ``--save_models``) with its own test accuracy and macro-F1 in the card."""
+    best = selected_seed(results)
+    model_dir = Path(output_dir) / f"seed-{best['seed']}" / "model"
+    if not model_dir.is_dir():
+        raise ServingError(f"{model_dir}: the selected seed's model was not kept (run the evaluation with "
+                           "--save_models)")
+    model, dataset = results.get("model") or {}, results.get("dataset") or {}
+    encoder = model.get("hub_repo_id") or (None if model.get("is_local") else model.get("name_or_path"))
+    card_results = classifier_results(
+        best["test"]["accuracy"], best["test"].get("f1_macro"), dataset=dataset.get("name"),
+        dataset_revision=dataset.get("resolved_revision") or dataset.get("revision"), model=repo_id,
+        test_rows=best["test"].get("rows"),
+        selection={"seed": best["seed"], "validation_accuracy": best["validation"]["accuracy"],
+                   "rule": "the seed with the best validation accuracy",
+                   "seeds": {str(r["seed"]): {"validation_accuracy": r["validation"]["accuracy"],
+                                              "test_accuracy": r["test"]["accuracy"]}
+                             for r in results.get("per_seed") or []}},
+        encoder={"name_or_path": model.get("name_or_path"), "revision": model.get("resolved_revision")
+                 or model.get("revision")})
+    return publish_classifier(model_dir, repo_id, version, card_results, base_model=encoder, token=token,
+                              endpoint=endpoint)
