@@ -163,7 +163,7 @@ class NsmcTrainingArguments(TrainingArguments):
             raise ValueError(f"--torch_threads must be >= 0 (got {self.torch_threads})")
         self.eval_steps = self.eval_steps or None
         self.eval_strategy = self.save_strategy = "steps" if self.eval_steps else "epoch"
-        self.save_steps = self.eval_steps or self.save_steps
+        self.save_steps = self.eval_steps  # checkpoints where the selection evaluates (None: every epoch)
         self.warmup_steps = self.warmup_ratio  # transformers 5: a float < 1 is a ratio of the total steps
         self.use_cpu = self.resolved_device == "cpu"
         super().__post_init__()
