@@ -148,3 +148,19 @@ def test_evaluation_publishes_the_seed_selected_on_validation(model_dir, tmp_pat
     shutil.rmtree(out / "seed-43")
     with pytest.raises(ServingError, match=r"seed-43/model: the selected seed's model was not kept"):
         publish_evaluated_classifier(results, out, repo_id, "v3")
+
+
+def test_predict_from_the_hub_at_the_version_tag(published, model_dir, tmp_path):
+    from distilkobert.serving.classifier import TorchClassifier
+    from distilkobert.serving.cli import predict_main
+
+    src = tmp_path / "reviews.txt"
+    src.write_text("\n".join(TEXTS) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert predict_main(["--model", published, "--revision", VERSION, "--input", str(src), "--output", str(out),
+                         "--no-progress"]) == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    local = TorchClassifier.from_pretrained(model_dir).predict(TEXTS)
+    assert [r["label"] for r in rows] == [p["label"] for p in local]
+    assert predict_main(["--model", published, "--revision", "v9", "--input", str(src), "--output",
+                         str(out)]) == 2
