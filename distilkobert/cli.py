@@ -37,6 +37,10 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
      "export a fine-tuned classifier to ONNX (fp32, --quantize int8) with its tokenizer and config"),
     (("convert",), "distilkobert.convert:main",
      "write an upgraded copy of a KoBERT-family checkpoint: safetensors, exact fast tokenizer, same weights"),
+    (("vocab", "trim"), "distilkobert.vocab_trim:main",
+     "trim a SentencePiece-Unigram model's vocabulary to the pieces a corpus uses (tokenizer + embedding rows)"),
+    (("study",), "distilkobert.study.run:main",
+     "the real-data study: teacher, trimmed vocabulary, truncated / distilled 3-layer students, FastText, table"),
     (("demo",), "distilkobert.demo:main",
      "the main job, offline: data -> tokenizer -> teacher -> student -> eval -> Hub -> results table"),
 ]

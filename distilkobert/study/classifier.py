@@ -1,0 +1,235 @@
+"""Fine-tune a sentence classifier on NSMC, optionally distilling a teacher's soft labels.
+
+One function serves every row of the study: plain fine-tuning (cross-entropy on gold labels) and task-specific
+distillation (KL to the teacher's logits at a temperature, x T^2, plus cross-entropy on the gold labels where
+a row has one; teacher-labelled unlabelled reviews carry label -100). The protocol is `eval_nsmc.py`'s: the
+checkpoint is selected on validation accuracy, the test split is read once after training.
+
+CPU time is what limits the study, so batches are grouped by length for training and evaluation sets are
+sorted by length (NSMC reviews average 22 teacher tokens; padding every batch to 64 would waste ~2/3).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from datasets import Dataset
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    Trainer,
+    TrainingArguments,
+)
+
+from distilkobert.data.nsmc import Row
+
+ID2LABEL = {0: "negative", 1: "positive"}
+LABEL2ID = {v: k for k, v in ID2LABEL.items()}
+
+
+@dataclass
+class FinetuneSettings:
+    """Hyper-parameters of one fine-tuning run (one seed)."""
+
+    learning_rate: float = 1e-4
+    epochs: float = 2.0
+    batch_size: int = 32
+    eval_batch_size: int = 128
+    max_seq_length: int = 128
+    warmup: float = 0.1
+    weight_decay: float = 0.01
+    evals_per_epoch: int = 4
+    temperature: float = 2.0
+    alpha_kl: float = 0.0
+    alpha_ce: float = 1.0
+    bf16: bool = False
+
+
+class SoftLabelCollator:
+    """Pads token ids per batch (pad id from the tokenizer) and stacks labels / teacher logits."""
+
+    def __init__(self, pad_token_id: int):
+        self.pad_token_id = pad_token_id
+
+    def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        length = max(len(f["input_ids"]) for f in features)
+        ids = torch.full((len(features), length), self.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(features), length), dtype=torch.long)
+        for i, f in enumerate(features):
+            ids[i, : len(f["input_ids"])] = torch.tensor(f["input_ids"])
+            mask[i, : len(f["input_ids"])] = 1
+        batch = {"input_ids": ids, "attention_mask": mask,
+                 "labels": torch.tensor([f["labels"] for f in features], dtype=torch.long)}
+        if "teacher_logits" in features[0]:
+            batch["teacher_logits"] = torch.tensor([f["teacher_logits"] for f in features], dtype=torch.float32)
+        return batch
+
+
+class SoftLabelTrainer(Trainer):
+    """Trainer whose loss is alpha_kl x T^2 x KL(teacher || student) + alpha_ce x CE(gold labels)."""
+
+    model_accepts_loss_kwargs = False  # the loss below is a per-batch mean; Trainer must scale it for accumulation
+
+    def __init__(self, *args, settings: FinetuneSettings, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.settings = settings
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        teacher_logits = inputs.pop("teacher_logits", None)
+        labels = inputs.pop("labels")
+        outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"])
+        logits = outputs.logits.float()
+        s = self.settings
+        loss = logits.new_zeros(())
+        labelled = labels.ne(-100)
+        if s.alpha_ce > 0 and bool(labelled.any()):
+            loss = loss + s.alpha_ce * F.cross_entropy(logits[labelled], labels[labelled])
+        if s.alpha_kl > 0 and teacher_logits is not None:
+            t = s.temperature
+            kl = F.kl_div(F.log_softmax(logits / t, dim=-1), F.log_softmax(teacher_logits / t, dim=-1),
+                          reduction="batchmean", log_target=True)
+            loss = loss + s.alpha_kl * t * t * kl
+        return (loss, outputs) if return_outputs else loss
+
+
+def tokenize_rows(tokenizer, texts: list[str], labels: list[int], max_seq_length: int,
+                  teacher_logits: np.ndarray | None = None) -> Dataset:
+    """A dataset of input_ids / labels (/ teacher_logits) for `texts`."""
+    encoded = tokenizer(texts, truncation=True, max_length=max_seq_length)["input_ids"]
+    columns: dict[str, Any] = {"input_ids": encoded, "labels": labels, "length": [len(e) for e in encoded]}
+    if teacher_logits is not None:
+        columns["teacher_logits"] = teacher_logits.astype(np.float32).tolist()
+    return Dataset.from_dict(columns)
+
+
+def sorted_by_length(ds: Dataset) -> Dataset:
+    """Evaluation order that pads least (metrics do not depend on order)."""
+    return ds.sort("length")
+
+
+def accuracy_metrics(eval_pred) -> dict[str, float]:
+    logits, labels = eval_pred
+    predictions = np.asarray(logits).argmax(-1)
+    labels = np.asarray(labels)
+    accuracy = float((predictions == labels).mean())
+    f1s = []
+    for c in (0, 1):
+        tp = float(((predictions == c) & (labels == c)).sum())
+        fp = float(((predictions == c) & (labels != c)).sum())
+        fn = float(((predictions != c) & (labels == c)).sum())
+        f1s.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
+    return {"accuracy": accuracy, "macro_f1": float(np.mean(f1s))}
+
+
+def load_classifier(init_dir: str | Path, seed: int):
+    """A sequence classifier (negative / positive) from an encoder or masked-LM folder; new head seeded."""
+    torch.manual_seed(seed)
+    return AutoModelForSequenceClassification.from_pretrained(
+        init_dir, num_labels=2, id2label=ID2LABEL, label2id=LABEL2ID)
+
+
+def finetune(init_dir: str | Path, output_dir: str | Path, *, seed: int, train: Dataset, validation: Dataset,
+             test: Dataset, settings: FinetuneSettings, tokenizer_dir: str | Path | None = None) -> dict[str, Any]:
+    """Fine-tune from `init_dir`, keep the best checkpoint on validation, evaluate it on test once.
+
+    Writes the selected model + tokenizer to `output_dir/model` and `output_dir/result.json`; returns the result.
+    """
+    output_dir = Path(output_dir)
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir or init_dir)
+    model = load_classifier(init_dir, seed)
+    steps_per_epoch = math.ceil(len(train) / settings.batch_size)
+    total_steps = max(1, int(steps_per_epoch * settings.epochs))
+    eval_steps = max(1, steps_per_epoch // max(1, settings.evals_per_epoch))
+    args = TrainingArguments(
+        output_dir=str(output_dir / "checkpoints"), seed=seed, data_seed=seed,
+        learning_rate=settings.learning_rate, max_steps=total_steps, warmup_steps=settings.warmup,
+        weight_decay=settings.weight_decay, per_device_train_batch_size=settings.batch_size,
+        per_device_eval_batch_size=settings.eval_batch_size, train_sampling_strategy="group_by_length",
+        length_column_name="length", eval_strategy="steps", eval_steps=eval_steps, save_strategy="steps",
+        save_steps=eval_steps, save_total_limit=1, load_best_model_at_end=True, metric_for_best_model="accuracy",
+        greater_is_better=True, logging_steps=max(1, eval_steps // 2), report_to="none", remove_unused_columns=False,
+        disable_tqdm=True, bf16=settings.bf16, use_cpu=not torch.cuda.is_available(), dataloader_num_workers=0,
+    )
+    trainer = SoftLabelTrainer(
+        model=model, args=args, train_dataset=train, eval_dataset=sorted_by_length(validation),
+        data_collator=SoftLabelCollator(tokenizer.pad_token_id), compute_metrics=accuracy_metrics,
+        processing_class=tokenizer, settings=settings,
+    )
+    start = time.perf_counter()
+    trainer.train()
+    train_seconds = time.perf_counter() - start
+    best_validation = trainer.state.best_metric
+    # The test split is read here, once, after the checkpoint was chosen on validation.
+    start = time.perf_counter()
+    test_metrics = trainer.evaluate(sorted_by_length(test), metric_key_prefix="test")
+    test_seconds = time.perf_counter() - start
+    model_dir = output_dir / "model"
+    trainer.save_model(str(model_dir))
+    _remove_checkpoints(output_dir / "checkpoints")
+    result = {
+        "seed": seed,
+        "init": str(init_dir),
+        "train_rows": len(train),
+        "steps": total_steps,
+        "best_validation_accuracy": best_validation,
+        "best_checkpoint_step": _step_of(trainer.state.best_model_checkpoint),
+        "test_accuracy": test_metrics["test_accuracy"],
+        "test_macro_f1": test_metrics["test_macro_f1"],
+        "train_seconds": round(train_seconds, 1),
+        "test_seconds": round(test_seconds, 1),
+        "settings": settings.__dict__,
+        "model_dir": str(model_dir),
+    }
+    (output_dir / "result.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return result
+
+
+def _step_of(checkpoint: str | None) -> int | None:
+    if not checkpoint:
+        return None
+    try:
+        return int(Path(checkpoint).name.rsplit("-", 1)[1])
+    except (IndexError, ValueError):
+        return None
+
+
+def _remove_checkpoints(folder: Path) -> None:
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@torch.no_grad()
+def predict_logits(model, tokenizer, texts: list[str], *, batch_size: int = 128, max_seq_length: int = 128,
+                   progress: str | None = None) -> np.ndarray:
+    """Logits for `texts`, computed in length-sorted batches, returned in the input order."""
+    model.eval()
+    encoded = tokenizer(texts, truncation=True, max_length=max_seq_length)["input_ids"]
+    order = np.argsort([len(e) for e in encoded], kind="stable")
+    out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
+    pad = tokenizer.pad_token_id
+    device = next(model.parameters()).device
+    start = time.perf_counter()
+    for b, begin in enumerate(range(0, len(order), batch_size)):
+        idx = order[begin:begin + batch_size]
+        length = max(len(encoded[i]) for i in idx)
+        ids = torch.full((len(idx), length), pad, dtype=torch.long)
+        mask = torch.zeros((len(idx), length), dtype=torch.long)
+        for row, i in enumerate(idx):
+            ids[row, : len(encoded[i])] = torch.tensor(encoded[i])
+            mask[row, : len(encoded[i])] = 1
+        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
+        out[idx] = logits.float().cpu().numpy()
+        if progress and b % 50 == 0:
+            done = begin + len(idx)
+            rate = done / max(time.perf_counter() - start, 1e-9)
+            print(f"[{progress}] {done}/{len(texts)} texts, {rate:.0f}/s", flush=True)
+    return out

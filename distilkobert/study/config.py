@@ -1,0 +1,156 @@
+"""The study's recipe: one typed YAML file (recipes/study/*.yaml) whose values command-line flags override."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from distilkobert.study.classifier import FinetuneSettings
+
+
+class StudyConfigError(ValueError):
+    """A bad recipe value or flag, named in one line."""
+
+
+@dataclass
+class GeneralDistillSettings:
+    """General distillation on unlabelled reviews (passed to `distilkobert train` as a recipe)."""
+
+    max_steps: int = 200
+    max_train_texts: int | None = 60000
+    batch_size: int = 32
+    max_seq_length: int = 128
+    learning_rate: float = 5e-4
+    alpha_mse: float = 1.0
+    alpha_cos: float = 1.0
+    alpha_mlm: float = 0.0
+    mse_layer_map: str = "1:4,2:8,3:12"
+    bf16: bool = False
+
+
+@dataclass
+class StudyConfig:
+    """Everything one study run does; `__post_init__` rejects bad values before any work starts."""
+
+    mode: str
+    nsmc_file: str
+    unlabelled_file: str
+    teacher: str
+    output_dir: str
+    test_file: str | None = None
+    seeds: list[int] = field(default_factory=lambda: [42, 43, 44])
+    train_size: int | None = 3000
+    validation_size: int | None = 1000
+    test_size: int | None = 3000
+    unlabelled_size: int | None = 12000
+    trim_vocabulary: bool = True
+    trim_min_count: int = 1
+    student_layers: list[int] = field(default_factory=lambda: [0, 4, 8])
+    teacher_finetune: FinetuneSettings = field(default_factory=FinetuneSettings)
+    student_finetune: FinetuneSettings = field(default_factory=FinetuneSettings)
+    task_distill: FinetuneSettings = field(default_factory=lambda: FinetuneSettings(alpha_kl=1.0, alpha_ce=1.0,
+                                                                                    epochs=1.0))
+    general_distill: GeneralDistillSettings = field(default_factory=GeneralDistillSettings)
+    fasttext: dict[str, Any] = field(default_factory=lambda: {"epoch": 10, "lr": 0.5, "wordNgrams": 2, "minn": 1,
+                                                              "maxn": 3, "dim": 100})
+    speed_texts: int = 1000
+    speed_batch_size: int = 32
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("quick", "cpu", "full"):
+            raise StudyConfigError(f"mode: {self.mode!r} is not one of quick, cpu, full")
+        if len(set(self.seeds)) != len(self.seeds):
+            raise StudyConfigError(f"seeds: {self.seeds} repeats a seed (each seed must be a distinct run)")
+        if not self.seeds:
+            raise StudyConfigError("seeds: at least one seed is needed")
+        for name in ("train_size", "validation_size", "test_size", "unlabelled_size"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise StudyConfigError(f"{name}: must be >= 1 or null (all rows), got {value}")
+        if len(set(self.student_layers)) != len(self.student_layers) or sorted(self.student_layers) != \
+                list(self.student_layers) or any(i < 0 for i in self.student_layers):
+            raise StudyConfigError(f"student_layers: {self.student_layers} must be distinct, ascending, >= 0")
+        for name in ("teacher_finetune", "student_finetune", "task_distill"):
+            s = getattr(self, name)
+            if s.alpha_kl < 0 or s.alpha_ce < 0 or s.alpha_kl + s.alpha_ce == 0:
+                raise StudyConfigError(f"{name}: alpha_kl and alpha_ce must be >= 0 and not both 0")
+            if s.temperature <= 0 or s.learning_rate <= 0 or s.epochs <= 0 or s.batch_size < 1:
+                raise StudyConfigError(f"{name}: temperature, learning_rate, epochs and batch_size must be > 0")
+        g = self.general_distill
+        if min(g.alpha_mse, g.alpha_cos, g.alpha_mlm) < 0 or g.alpha_mse + g.alpha_cos + g.alpha_mlm == 0:
+            raise StudyConfigError("general_distill: loss weights must be >= 0 and not all 0")
+        if g.max_steps < 0:
+            raise StudyConfigError(f"general_distill.max_steps: must be >= 0, got {g.max_steps}")
+        if self.trim_min_count < 1:
+            raise StudyConfigError(f"trim_min_count: must be >= 1, got {self.trim_min_count}")
+        for name in ("nsmc_file", "unlabelled_file"):
+            if not Path(getattr(self, name)).is_file():
+                raise StudyConfigError(f"{name}: no such file: {getattr(self, name)}")
+        if self.test_file is not None and not Path(self.test_file).is_file():
+            raise StudyConfigError(f"--test-file: no such file: {self.test_file}")
+        if not Path(self.teacher).is_dir() or not (Path(self.teacher) / "config.json").is_file():
+            raise StudyConfigError(f"--teacher: {self.teacher} is not a model folder with config.json (import one "
+                                   "with scripts/import_e5_teacher.py, or pass a BERT-family folder)")
+
+
+_NESTED = {"teacher_finetune": FinetuneSettings, "student_finetune": FinetuneSettings,
+           "task_distill": FinetuneSettings, "general_distill": GeneralDistillSettings}
+
+
+def load_recipe(path: str | Path) -> dict[str, Any]:
+    """The YAML recipe as a mapping; a file that is not a YAML mapping is an error naming it."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as err:
+        raise StudyConfigError(f"recipe {path}: {err.strerror}") from None
+    except yaml.YAMLError as err:
+        raise StudyConfigError(f"recipe {path}: not valid YAML ({' '.join(str(err).split())})") from None
+    if not isinstance(data, dict):
+        raise StudyConfigError(f"recipe {path}: expected a mapping of settings, got {type(data).__name__}")
+    return data
+
+
+def build_config(recipe: dict[str, Any], overrides: dict[str, Any], recipe_name: str = "recipe") -> StudyConfig:
+    """Recipe values, then non-None overrides, into a validated StudyConfig (unknown keys are errors)."""
+    values = {**recipe, **{k: v for k, v in overrides.items() if v is not None}}
+    known = {f.name for f in dataclasses.fields(StudyConfig)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise StudyConfigError(f"{recipe_name}: unknown setting(s) {', '.join(unknown)}")
+    for name, cls in _NESTED.items():
+        if name in values and isinstance(values[name], dict):
+            sub_known = {f.name for f in dataclasses.fields(cls)}
+            bad = sorted(set(values[name]) - sub_known)
+            if bad:
+                raise StudyConfigError(f"{recipe_name}: unknown setting(s) {name}.{', '.join(bad)}")
+            base = StudyConfig.__dataclass_fields__[name].default_factory()  # type: ignore[misc]
+            values[name] = dataclasses.replace(base, **values[name])
+    missing = [n for n in ("mode", "nsmc_file", "unlabelled_file", "teacher", "output_dir") if n not in values]
+    if missing:
+        raise StudyConfigError(f"{recipe_name}: missing setting(s) {', '.join(missing)}")
+    try:
+        return StudyConfig(**values)
+    except TypeError as err:
+        raise StudyConfigError(f"{recipe_name}: {err}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="distilkobert study",
+        description="The real-data study: teacher fine-tuning, vocabulary trimming, truncated / general-distilled "
+                    "/ task-distilled 3-layer students and FastText on NSMC; prints and writes the results table.")
+    parser.add_argument("recipe", help="study recipe (recipes/study/cpu.yaml, quick.yaml or full.yaml)")
+    parser.add_argument("--data-dir", help="folder with nsmc/train.tsv.gz and corpus/nsmc_reviews_unlabeled.txt.gz "
+                                           "(sets nsmc_file and unlabelled_file; default $DATA_DIR)")
+    parser.add_argument("--test-file", help="an official-format NSMC test file to use as the test split")
+    parser.add_argument("--teacher", help="teacher model folder (BERT family, fast tokenizer)")
+    parser.add_argument("--output-dir", help="where every stage writes (completed stages are reused)")
+    parser.add_argument("--seeds", type=int, nargs="+", help="fine-tuning seeds (distinct)")
+    parser.add_argument("--threads", type=int, help="torch CPU threads")
+    return parser

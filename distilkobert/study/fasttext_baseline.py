@@ -1,0 +1,42 @@
+"""The FastText row of the original table, trained on the same rows as every other model.
+
+`fasttext` is an optional dependency (`pip install 'distilkobert[study]'`, the `fasttext-numpy2-wheel` build,
+which installs on Python 3.11+ with numpy 2). Each seed trains single-threaded, so a seed is a reproducible run.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+
+def _line(text: str) -> str:
+    return " ".join(text.split())  # FastText reads one example per line, whitespace-separated
+
+
+def train_and_test(train: list[dict], validation: list[dict], test: list[dict], folder: Path, *, seed: int,
+                   params: dict[str, Any]) -> dict[str, Any]:
+    """Train on `train`, report validation and test accuracy, the model's size on disk."""
+    try:
+        import fasttext
+    except ImportError:
+        raise RuntimeError("the FastText row needs the optional `fasttext` package: "
+                           "pip install 'distilkobert[study]'") from None
+    train_file = folder / "train.txt"
+    train_file.write_text("".join(f"__label__{r['label']} {_line(r['document'])}\n" for r in train),
+                          encoding="utf-8")
+    start = time.perf_counter()
+    model = fasttext.train_supervised(str(train_file), verbose=0, thread=1, seed=seed, **params)
+    seconds = time.perf_counter() - start
+
+    def accuracy(rows: list[dict]) -> float:
+        labels, _ = model.predict([_line(r["document"]) for r in rows])
+        return sum(int(lab[0].rsplit("_", 1)[1]) == r["label"] for lab, r in zip(labels, rows)) / max(len(rows), 1)
+
+    model_file = folder / "model.bin"
+    model.save_model(str(model_file))
+    train_file.unlink()
+    return {"seed": seed, "best_validation_accuracy": accuracy(validation), "test_accuracy": accuracy(test),
+            "train_seconds": round(seconds, 1), "size": {"size_mb": round(model_file.stat().st_size / 1e6, 1)},
+            "model_dir": str(folder)}
