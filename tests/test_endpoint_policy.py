@@ -137,13 +137,12 @@ def test_train_and_eval_stop_in_one_line_when_their_hub_is_unreachable(tmp_path)
         "eval": ["--model_name_or_path", "some-org/kobert-student", "--output_dir", str(tmp_path / "eval-out")],
     }
     for command, args in commands.items():
-        t0 = time.perf_counter()
         out = subprocess.run([sys.executable, "-m", "distilkobert.cli", command, *args], capture_output=True,
                              text=True, env=env, timeout=300)
         assert out.returncode == 2, (command, out.stderr[-3000:])
         assert "Traceback" not in out.stderr, out.stderr[-3000:]
         errors = [line for line in out.stderr.splitlines() if "error:" in line]
         assert len(errors) == 1 and dead in errors[0] and "some-org/kobert-" in errors[0], out.stderr[-3000:]
-        assert "DISTILKOBERT_LOCAL_HUB=1" in errors[0]
-        assert time.perf_counter() - t0 < 120, command  # not the clients' minutes of retries
+        # the check's own line (before any download was tried), not the clients' error after their retries
+        assert "is not reachable; pass a local folder" in errors[0] and "DISTILKOBERT_LOCAL_HUB=1" in errors[0]
     assert not (tmp_path / "eval-out").exists()  # nothing written before the check
