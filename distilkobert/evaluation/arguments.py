@@ -131,6 +131,14 @@ class NsmcTrainingArguments(TrainingArguments):
                                                                "not pushed)."})
     hub_model_id: str | None = field(default=None, metadata={"help": "Repo to push the card to when the model is "
                                                                      "a local folder."})
+    publish_classifier: str | None = field(
+        default=None, metadata={"help": "Publish the fine-tuned classifier of the seed with the best validation "
+                                        "accuracy to this model repo (e.g. ORG/distilkobert-nsmc) as a versioned "
+                                        "text-classification model; implies --save_models, needs "
+                                        "--classifier_version."})
+    classifier_version: str | None = field(
+        default=None, metadata={"help": "Version tag of --publish_classifier (e.g. v1); an existing tag is refused "
+                                        "before training."})
     card_branch: str | None = field(
         default=None, metadata={"help": "Branch that receives the card commit. Default: --revision when it is a "
                                         "branch, else main (a tag or commit sha is never moved)."})
@@ -151,6 +159,10 @@ class NsmcTrainingArguments(TrainingArguments):
             raise ValueError("--seeds needs at least one seed")
         if self.push_to_hub and not self.update_model_card:
             raise ValueError("--push_to_hub pushes the model card: give --update_model_card too")
+        if bool(self.publish_classifier) != bool(self.classifier_version):
+            raise ValueError("--publish_classifier and --classifier_version go together (repo and version tag)")
+        if self.publish_classifier:
+            self.save_models = True  # the selected seed's model is published from OUTPUT_DIR/seed-N/model
         if self.compute_device == "cuda" and not torch.cuda.is_available():
             raise ValueError("--device cuda: no CUDA device is available")
         for name, value in PROTOCOL.items():

@@ -262,9 +262,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         margs, dargs, targs = parse_args(argv)
         if targs.compare:
             return run_compare(targs.compare, targs.compare_output)
+        if targs.publish_classifier:  # refuse an existing version before hours of fine-tuning
+            from distilkobert.serving.publish import check_version_free
+
+            check_version_free(targs.publish_classifier, targs.classifier_version)
         results = evaluate_model(margs, dargs, targs, argv)
         if targs.update_model_card:
             update_card(results, margs, targs)
+        if targs.publish_classifier:
+            from distilkobert.serving.publish import publish_evaluated_classifier
+
+            published = publish_evaluated_classifier(results, targs.output_dir, targs.publish_classifier,
+                                                     targs.classifier_version)
+            print(f"classifier published: {published.url} (version {published.tag}, commit {published.commit_sha})")
     except (DatasetFormatError, ModelLoadError, OSError, ValueError) as exc:
         print(f"eval_nsmc.py: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
