@@ -164,3 +164,38 @@ def test_predict_from_the_hub_at_the_version_tag(published, model_dir, tmp_path)
     assert [r["label"] for r in rows] == [p["label"] for p in local]
     assert predict_main(["--model", published, "--revision", "v9", "--input", str(src), "--output",
                          str(out)]) == 2
+
+
+@pytest.mark.slow
+def test_eval_nsmc_publishes_its_selected_classifier(tmp_path, hub_api, capsys):
+    """eval_nsmc.py --publish_classifier REPO --classifier_version TAG: the validation-selected seed's model is
+    published and serves `pipeline("sentiment-analysis")`; a second run with the same tag stops before training."""
+    import uuid
+
+    from huggingface_hub import hf_hub_download
+    from test_eval_utils import fast_args, make_model, standard_splits, write_dataset
+    from transformers import pipeline
+
+    from distilkobert.evaluation.run import main
+
+    dataset = write_dataset(tmp_path / "nsmc-tiny", standard_splits())
+    encoder = make_model(tmp_path / "tiny-bert", "bert")
+    repo_id = f"test-org/tiny-nsmc-{uuid.uuid4().hex[:8]}"
+    publish = ["--publish_classifier", repo_id, "--classifier_version", "v1"]
+    out = tmp_path / "eval"
+    assert main(fast_args(encoder, dataset, out, "--seeds", "42", "43", *publish)) == 0
+    results = json.loads((out / "nsmc_results.json").read_text(encoding="utf-8"))
+    best = max(results["per_seed"], key=lambda r: r["validation"]["accuracy"])
+    assert "classifier published: " in capsys.readouterr().out
+    published = json.loads(Path(hf_hub_download(repo_id, "nsmc_results.json", revision="v1")).read_text())
+    assert published["selection"]["seed"] == best["seed"]
+    assert published["aggregate"]["test_accuracy"]["mean"] == best["test"]["accuracy"]
+    predictions = pipeline("sentiment-analysis", model=repo_id, revision="v1")(["좋은 영화", "별로"])
+    assert {p["label"] for p in predictions} <= {"negative", "positive"}
+
+    assert main(fast_args(encoder, dataset, tmp_path / "again", *publish)) == 2
+    err = capsys.readouterr().err
+    assert f"{repo_id} already has version 'v1'" in err and not (tmp_path / "again" / "nsmc_results.json").exists()
+    assert main(fast_args(encoder, dataset, tmp_path / "third", "--publish_classifier", repo_id)) == 2
+    assert "--publish_classifier and --classifier_version go together" in capsys.readouterr().err
+

@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 
-class ServingError(Exception):
+class ServingError(ValueError):
     """Bad input to a serving command (model, tokenizer, input file); the message names the argument or file
     (and line) and says what to do."""

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from huggingface_hub import HfApi
+from huggingface_hub.errors import RepositoryNotFoundError
 
 from distilkobert.evaluation.results import SCHEMA_VERSION
 from distilkobert.hub.publish import PublishResult, publish_folder
@@ -208,6 +210,18 @@ def publish_classifier(model_dir: str | os.PathLike, repo_id: str, version: str,
                                                 encoding="utf-8")
         return publish_folder(staging, repo_id, version=version, token=token, endpoint=endpoint,
                               commit_message=f"Publish {version}: Korean sentiment classifier")
+
+
+def check_version_free(repo_id: str, version: str, *, token: str | None = None, endpoint: str | None = None) -> None:
+    """Refuse, before any work, a version tag that ``repo_id`` already has (a repo that does not exist is fine)."""
+    api = HfApi(endpoint=endpoint, token=token)
+    try:
+        tags = {t.name: t.target_commit for t in api.list_repo_refs(repo_id).tags}
+    except RepositoryNotFoundError:
+        return
+    if version in tags:
+        raise ServingError(f"{repo_id} already has version {version!r} (commit {tags[version]}); published versions "
+                           "are immutable: choose a new version")
 
 
 def selected_seed(results: Mapping[str, Any]) -> Mapping[str, Any]:
