@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,28 +28,10 @@ from transformers import (
     TrainingArguments,
 )
 
-from distilkobert.data.nsmc import Row
+from distilkobert.study.config import FinetuneSettings
 
 ID2LABEL = {0: "negative", 1: "positive"}
 LABEL2ID = {v: k for k, v in ID2LABEL.items()}
-
-
-@dataclass
-class FinetuneSettings:
-    """Hyper-parameters of one fine-tuning run (one seed)."""
-
-    learning_rate: float = 1e-4
-    epochs: float = 2.0
-    batch_size: int = 32
-    eval_batch_size: int = 128
-    max_seq_length: int = 128
-    warmup: float = 0.1
-    weight_decay: float = 0.01
-    evals_per_epoch: int = 4
-    temperature: float = 2.0
-    alpha_kl: float = 0.0
-    alpha_ce: float = 1.0
-    bf16: bool = False
 
 
 class SoftLabelCollator:

@@ -10,11 +10,27 @@ from typing import Any
 
 import yaml
 
-from distilkobert.study.classifier import FinetuneSettings
-
 
 class StudyConfigError(ValueError):
     """A bad recipe value or flag, named in one line."""
+
+
+@dataclass
+class FinetuneSettings:
+    """Hyper-parameters of one fine-tuning run (one seed)."""
+
+    learning_rate: float = 1e-4
+    epochs: float = 2.0
+    batch_size: int = 32
+    eval_batch_size: int = 128
+    max_seq_length: int = 128
+    warmup: float = 0.1
+    weight_decay: float = 0.01
+    evals_per_epoch: int = 4
+    temperature: float = 2.0
+    alpha_kl: float = 0.0
+    alpha_ce: float = 1.0
+    bf16: bool = False
 
 
 @dataclass
@@ -31,6 +47,8 @@ class GeneralDistillSettings:
     alpha_mlm: float = 0.0
     mse_layer_map: str = "1:4,2:8,3:12"
     bf16: bool = False
+    # prefix of the `distilkobert train` command, e.g. [torchrun, --nproc_per_node, "8"]; none: this Python
+    launcher: list[str] | None = None
 
 
 @dataclass
@@ -153,4 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output-dir", help="where every stage writes (completed stages are reused)")
     parser.add_argument("--seeds", type=int, nargs="+", help="fine-tuning seeds (distinct)")
     parser.add_argument("--threads", type=int, help="torch CPU threads")
+    parser.add_argument("--push-to-hub", metavar="REPO",
+                        help="publish the selected general + task-distilled classifier to this model repo")
+    parser.add_argument("--version", help="version tag of the published classifier (with --push-to-hub)")
+    parser.add_argument("--estimate", action="store_true",
+                        help="print the expected FLOPs, steps and time of every stage, then exit")
     return parser

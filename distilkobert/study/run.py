@@ -257,7 +257,8 @@ def stage_general(cfg: StudyConfig, out: Path, teacher_dir: Path) -> Path:
         }
         recipe_path = target / "general-distill.yaml"
         recipe_path.write_text(yaml.safe_dump(recipe, sort_keys=False), encoding="utf-8")
-        command = [sys.executable, "-m", "distilkobert.cli", "train", str(recipe_path)]
+        command = ([*g.launcher, "-m"] if g.launcher else [sys.executable, "-m"]) + [
+            "distilkobert.cli", "train", str(recipe_path)]
         log(f"general: {' '.join(command)}")
         with open(target / "train.log", "w", encoding="utf-8") as log_file:
             code = subprocess.run(command, stdout=log_file, stderr=subprocess.STDOUT).returncode
@@ -383,7 +384,8 @@ ROW_GENERAL = "3 layers general-distilled"
 ROW_TASK = "3 layers general + task-distilled"
 
 
-def run(cfg: StudyConfig) -> dict[str, Any]:
+def run(cfg: StudyConfig, *, push_to_hub: str | None = None, version: str | None = None) -> dict[str, Any]:
+    """Every stage, then the table (printed, results.md, results.json); optionally publish the classifier."""
     import torch
 
     if cfg.threads:
@@ -464,7 +466,23 @@ def run(cfg: StudyConfig) -> dict[str, Any]:
     for t in report["targets"]:
         print(f"target: {t['target']}: {t['value']} ({'met' if t['met'] else 'MISSED'}, threshold {t['threshold']})")
     print(f"stage seconds: {stage_times}; total {report['total_seconds']:.0f} s")
+    if push_to_hub:
+        report["published"] = publish_student(task_results, push_to_hub, version, cfg)
+        (out / "results.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return report
+
+
+def publish_student(task_results: list[dict[str, Any]], repo_id: str, version: str | None,
+                    cfg: StudyConfig) -> dict[str, Any]:
+    """Publish the general + task-distilled student selected on validation as a text-classification repo."""
+    from distilkobert.serving.publish import classifier_results, publish_classifier
+
+    best = max(task_results, key=lambda r: r["best_validation_accuracy"])
+    results = classifier_results(best["test_accuracy"], best["test_macro_f1"], dataset="nsmc")
+    published = publish_classifier(best["model_dir"], repo_id, version or "v1", results)
+    log(f"published the seed-{best['seed']} student ({100 * best['test_accuracy']:.2f}% on test) to {repo_id} "
+        f"at {version or 'v1'}")
+    return {"repo_id": repo_id, "version": version or "v1", "seed": best["seed"], "commit": str(published)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -480,7 +498,24 @@ def main(argv: list[str] | None = None) -> int:
         cfg = build_config(load_recipe(args.recipe), overrides, recipe_name=args.recipe)
     except StudyConfigError as err:
         parser.error(str(err))
-    run(cfg)
+    if args.version and not args.push_to_hub:
+        parser.error("--version: only with --push-to-hub")
+    if args.push_to_hub and not args.estimate:
+        from distilkobert.hub.endpoint import configure_hub_environment
+
+        configure_hub_environment()  # before any Hugging Face import: they read HF_ENDPOINT at import time
+        from distilkobert.serving.publish import check_version_free
+
+        try:  # refused before hours of work, not after
+            check_version_free(args.push_to_hub, args.version or "v1")
+        except Exception as err:  # noqa: BLE001 - any Hub answer becomes one line naming the argument
+            parser.error(f"--push-to-hub {args.push_to_hub}: {' '.join(str(err).split())}")
+    if args.estimate:
+        from distilkobert.study.estimate import estimate, format_estimate
+
+        print(format_estimate(estimate(cfg)))
+        return 0
+    run(cfg, push_to_hub=args.push_to_hub, version=args.version)
     return 0
 
 

@@ -1,0 +1,165 @@
+"""The real-data study: recipe validation, hash splits, unlabelled-review accounting, and one end-to-end run."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from distilkobert.study.config import StudyConfigError, build_config, load_recipe
+from distilkobert.study.data import carve_splits, load_nsmc_splits, read_unlabelled
+
+REPO = Path(__file__).resolve().parent.parent
+REVIEWS = REPO / "demo_data" / "reviews.tsv"
+
+
+@pytest.fixture
+def base(tmp_path) -> dict:
+    unlabelled = tmp_path / "unlabelled.txt"
+    unlabelled.write_text("좋아요\n", encoding="utf-8")
+    teacher = tmp_path / "teacher"
+    teacher.mkdir()
+    (teacher / "config.json").write_text("{}")
+    return {"mode": "quick", "nsmc_file": str(REVIEWS), "unlabelled_file": str(unlabelled), "teacher": str(teacher),
+            "output_dir": str(tmp_path / "out")}
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"seeds": [42, 42]}, "seeds: \\[42, 42\\] repeats a seed"),
+    ({"mode": "gpu"}, "mode: 'gpu' is not one of"),
+    ({"train_size": 0}, "train_size: must be >= 1"),
+    ({"student_layers": [4, 0, 8]}, "student_layers"),
+    ({"task_distill": {"alpha_kl": 0.0, "alpha_ce": 0.0}}, "task_distill: alpha_kl and alpha_ce"),
+    ({"task_distill": {"alpha_kl": -1.0}}, "task_distill: alpha_kl and alpha_ce must be >= 0"),
+    ({"general_distill": {"alpha_mse": 0.0, "alpha_cos": 0.0}}, "general_distill: loss weights"),
+    ({"general_distill": {"max_stepz": 3}}, "unknown setting\\(s\\) general_distill.max_stepz"),
+    ({"learning_rate": 3}, "unknown setting\\(s\\) learning_rate"),
+    ({"teacher": "/nonexistent/teacher"}, "--teacher: /nonexistent/teacher is not a model folder"),
+    ({"test_file": "/nonexistent/test.tsv"}, "--test-file: no such file"),
+])
+def test_bad_settings_are_caught_before_work(base, change, message):
+    with pytest.raises(StudyConfigError, match=message):
+        build_config({**base, **change}, {}, "recipe.yaml")
+
+
+def test_flags_override_the_recipe_and_recipes_parse(base, tmp_path):
+    cfg = build_config({**base, "seeds": [1, 2, 3]}, {"seeds": [7, 8], "threads": None})
+    assert cfg.seeds == [7, 8] and cfg.threads is None
+    for name in ("quick", "cpu", "full"):
+        recipe = load_recipe(REPO / "recipes" / "study" / f"{name}.yaml")
+        cfg = build_config(recipe, {k: base[k] for k in ("nsmc_file", "unlabelled_file", "teacher")})
+        assert cfg.mode == name and len(cfg.seeds) >= 3
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("seeds: [1, 2\n")
+    with pytest.raises(StudyConfigError, match="not valid YAML"):
+        load_recipe(bad)
+    bad.write_text("- a list\n")
+    with pytest.raises(StudyConfigError, match="expected a mapping"):
+        load_recipe(bad)
+
+
+def test_full_recipe_estimate_counts_every_stage(base, tmp_path):
+    from distilkobert.study.estimate import estimate, format_estimate
+
+    teacher = Path(base["teacher"])
+    (teacher / "config.json").write_text(json.dumps({"hidden_size": 384, "intermediate_size": 1536,
+                                                     "num_hidden_layers": 12}))
+    full = estimate(build_config(load_recipe(REPO / "recipes" / "study" / "full.yaml"), {
+        k: base[k] for k in ("nsmc_file", "unlabelled_file", "teacher")}))
+    cpu = estimate(build_config(load_recipe(REPO / "recipes" / "study" / "cpu.yaml"), {
+        k: base[k] for k in ("nsmc_file", "unlabelled_file", "teacher")}))
+    assert round(full["teacher_non_embedding_parameters"] / 1e6, 1) == 21.3
+    assert full["rows"]["train"] == 127_641 and full["total_flops"] > 50 * cpu["total_flops"]
+    assert "| general distillation |" in format_estimate(full)
+
+
+def test_splits_are_disjoint_deterministic_and_subsampled_by_hash():
+    rows = [(str(i), f"리뷰 {i}", i % 2) for i in range(5000)]
+    pools = carve_splits(rows, test_fraction=0.1, validation_fraction=0.05)
+    ids = [set(r[0] for r in pool) for pool in pools.values()]
+    assert sum(len(s) for s in ids) == 5000 and not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2])
+    assert 400 < len(pools["test"]) < 600 and 180 < len(pools["validation"]) < 330
+    assert carve_splits(list(reversed(rows)), test_fraction=0.1, validation_fraction=0.05)["test"] == \
+        list(reversed(pools["test"]))
+    small = load_nsmc_splits(REVIEWS, test_file=None, train_size=100, validation_size=20, test_size=50)
+    large = load_nsmc_splits(REVIEWS, test_file=None, train_size=200, validation_size=20, test_size=50)
+    assert small.train == large.train[:100] and small.test == large.test  # a larger run contains the smaller one
+    with_test = load_nsmc_splits(REVIEWS, test_file=REPO / "demo_data" / "reviews_test.tsv", train_size=None,
+                                 validation_size=None, test_size=None)
+    assert len(with_test.test) == 1000 and with_test.report["test_rows_read"] == 1000
+
+
+def test_unlabelled_lines_are_all_accounted_for(tmp_path):
+    path = tmp_path / "unlabelled.txt.gz"
+    lines = [b"good one", b"", b"\xff\xfe broken", b"bin\x00ary", b"good one", b"held out text", b"another good"]
+    with gzip.open(path, "wb") as handle:
+        handle.write(b"\n".join(lines) + b"\n")
+    texts, report = read_unlabelled(path, exclude={"held out text"}, limit=1)
+    assert sorted(texts) == ["another good", "good one"] and report.kept == 1
+    assert (report.lines_read, report.empty, report.undecodable, report.control_characters, report.duplicates,
+            report.in_heldout_splits) == (7, 1, 1, 1, 1, 1)
+    assert report.first_bad_lines[0] == f"{path}:3: invalid UTF-8 at byte 0"
+
+
+@pytest.mark.slow
+def test_quick_study_runs_every_stage_and_writes_the_table(tmp_path, capsys, unique_repo_id):
+    """The study end to end on a tiny e5-shaped teacher, the demo reviews and a small unlabelled file."""
+    from distilkobert.study.run import main
+    from distilkobert.study.testing import build_tiny_e5_teacher
+
+    reviews = [line.split("\t")[1] for line in REVIEWS.read_text(encoding="utf-8").splitlines()[1:]]
+    teacher = build_tiny_e5_teacher(reviews, tmp_path / "teacher", vocab_size=700)
+    corpus = (REPO / "demo_data" / "corpus" / "reviews_style.txt").read_text(encoding="utf-8").splitlines()
+    unlabelled = tmp_path / "unlabelled.txt"
+    unlabelled.write_text("\n".join(corpus[:300] + ["", reviews[5], corpus[0]]) + "\n", encoding="utf-8")
+    recipe = tmp_path / "recipe.yaml"
+    small = "{learning_rate: 1.0e-3, epochs: 1, batch_size: 16, evals_per_epoch: 2, max_seq_length: 48}"
+    recipe.write_text(f"""
+mode: quick
+nsmc_file: {REVIEWS}
+unlabelled_file: {unlabelled}
+teacher: {teacher}
+output_dir: {tmp_path / 'out'}
+seeds: [1, 2]
+train_size: 160
+validation_size: 80
+test_size: 120
+unlabelled_size: 200
+teacher_finetune: {small}
+student_finetune: {small}
+task_distill: {{learning_rate: 1.0e-3, epochs: 1, batch_size: 16, evals_per_epoch: 2, max_seq_length: 48,
+               alpha_kl: 1.0, alpha_ce: 1.0}}
+general_distill: {{max_steps: 4, max_train_texts: 200, batch_size: 8, max_seq_length: 48}}
+fasttext: {{epoch: 3, dim: 10, bucket: 1000, minn: 1, maxn: 2}}
+speed_texts: 40
+""", encoding="utf-8")
+    assert main([str(recipe)]) == 0
+    out = tmp_path / "out"
+    report = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    rows = {row["row"]: row for row in report["table"]}
+    assert len(rows) == 5 and all(row["seeds"] == 2 for row in rows.values())
+    teacher_row = next(r for name, r in rows.items() if name.startswith("teacher"))
+    assert teacher_row["retained_percent"] == 100.0 and teacher_row["relative_speed"] == 1.0
+    students = [r for name, r in rows.items() if name.startswith("3 layers")]
+    assert all(r["parameters"] < teacher_row["parameters"] and r["relative_speed"] > 1.2 for r in students)
+    assert report["trim"]["padding_rows_dropped"] == 3 and report["trim"]["pieces_kept"] < 703
+    unl = report["splits"]["unlabelled"]
+    assert (unl["empty"], unl["duplicates"]) == (1, 1) and unl["lines_read"] == 303
+    assert "| 3 layers general + task-distilled |" in (out / "results.md").read_text(encoding="utf-8")
+    assert {t["target"] for t in report["targets"]} >= {"weighs <= 80 MB"}
+    # a rerun reuses every completed stage, then publishes the selected task-distilled student
+    capsys.readouterr()
+    assert main([str(recipe), "--push-to-hub", unique_repo_id, "--version", "v1"]) == 0
+    assert capsys.readouterr().out.count("reusing the completed stage") >= 10
+    from transformers import pipeline
+
+    classify = pipeline("sentiment-analysis", model=unique_repo_id, revision="v1")
+    predictions = classify(["정말 재미있어요", "최악의 영화"])
+    assert {p["label"] for p in predictions} <= {"negative", "positive"} and all(0 < p["score"] <= 1
+                                                                                 for p in predictions)
+    # the same version again is refused before any work
+    with pytest.raises(SystemExit) as exc:
+        main([str(recipe), "--push-to-hub", unique_repo_id, "--version", "v1"])
+    assert exc.value.code == 2 and "--push-to-hub" in capsys.readouterr().err
