@@ -293,7 +293,9 @@ def run(model_args, data_args, distill_args, training_args) -> dict:
                                   eval_dataset=eval_ds if use_eval else None,
                                   processing_class=tokenizer, teacher=teacher.model if teacher else None,
                                   loss_config=loss_config, teacher_dtype=teacher_dtype, callbacks=callbacks)
-    if checked.clear_output:  # --overwrite: the previous contents go only now that everything has loaded
+    if checked.clear_output and training_args.process_index == 0:
+        # --overwrite: the previous contents go only now that everything has loaded (one process clears; the
+        # others write nothing there before the first checkpoint)
         clear_output_dir(output_dir)
     start = time.time()
     train_result = trainer.train(resume_from_checkpoint=_resume_value(training_args.resume_from_checkpoint, output_dir))
