@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from distilkobert.model_size import count_parameters
+
 
 class VocabTrimError(ValueError):
     """A clear, one-line reason the vocabulary cannot be trimmed."""
@@ -185,10 +187,10 @@ def trim_folder(model_dir: str | Path, texts: Iterable[str], output_dir: str | P
     new_json = trimmed_tokenizer_json(tokenizer_json, kept)
 
     model = _load_encoder(model_dir) if _is_encoder_only(config) else _load_with_head(model_dir)
-    params_before = sum(p.numel() for p in model.parameters())
+    params_before = count_parameters(model)
     trim_embeddings(model, kept)
     _remap_config_ids(model.config, {old: new for new, old in enumerate(kept)})
-    params_after = sum(p.numel() for p in model.parameters())
+    params_after = count_parameters(model)
 
     output_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(output_dir)

@@ -44,6 +44,17 @@ def test_bad_settings_are_caught_before_work(base, change, message):
         build_config({**base, **change}, {}, "recipe.yaml")
 
 
+def test_a_classifier_teacher_with_other_labels_is_refused(base):
+    teacher = Path(base["teacher"])
+    (teacher / "config.json").write_text(json.dumps({"architectures": ["BertForSequenceClassification"],
+                                                     "id2label": {"0": "sad", "1": "happy", "2": "angry"}}))
+    with pytest.raises(StudyConfigError, match="is a classifier with labels"):
+        build_config(base, {})
+    (teacher / "config.json").write_text(json.dumps({"architectures": ["BertForSequenceClassification"],
+                                                     "id2label": {"0": "negative", "1": "positive"}}))
+    assert build_config(base, {}).teacher == str(teacher)
+
+
 def test_flags_override_the_recipe_and_recipes_parse(base, tmp_path):
     cfg = build_config({**base, "seeds": [1, 2, 3]}, {"seeds": [7, 8], "threads": None})
     assert cfg.seeds == [7, 8] and cfg.threads is None

@@ -115,6 +115,21 @@ class StudyConfig:
         if not Path(self.teacher).is_dir() or not (Path(self.teacher) / "config.json").is_file():
             raise StudyConfigError(f"--teacher: {self.teacher} is not a model folder with config.json (import one "
                                    "with scripts/import_e5_teacher.py, or pass a BERT-family folder)")
+        self._check_teacher_labels()
+
+    def _check_teacher_labels(self) -> None:
+        """A classifier teacher must be a negative / positive one: other labels cannot be fine-tuned on NSMC."""
+        import json
+
+        config = json.loads((Path(self.teacher) / "config.json").read_text(encoding="utf-8"))
+        archs = config.get("architectures") or []
+        if not any(a.endswith("ForSequenceClassification") for a in archs):
+            return
+        labels = {str(k): str(v).lower() for k, v in (config.get("id2label") or {}).items()}
+        if labels != {"0": "negative", "1": "positive"}:
+            raise StudyConfigError(f"--teacher: {self.teacher} is a classifier with labels {labels or 'unnamed'}; "
+                                   "the study needs an encoder (or masked-LM) folder, or a classifier with "
+                                   "0=negative, 1=positive")
 
 
 _NESTED = {"teacher_finetune": FinetuneSettings, "student_finetune": FinetuneSettings,

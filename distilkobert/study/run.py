@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -303,7 +302,7 @@ def stage_speed(cfg: StudyConfig, out: Path, models: dict[str, Path]) -> dict[st
     loaded = {name: (AutoModelForSequenceClassification.from_pretrained(path).eval(),
                      AutoTokenizer.from_pretrained(path)) for name, path in models.items()}
     timings: dict[str, list[float]] = {name: [] for name in models}
-    for name, (model, tok) in loaded.items():  # warm-up
+    for model, tok in loaded.values():  # warm-up
         predict_logits(model, tok, texts[:64], batch_size=cfg.speed_batch_size)
     for _ in range(3):
         for name, (model, tok) in loaded.items():
@@ -347,15 +346,15 @@ def summarise(rows: dict[str, list[dict[str, Any]]], models: dict[str, Path], sp
 
 
 def markdown(table: list[dict[str, Any]]) -> str:
-    lines = ["| Model | Parameters | Size (MB, fp32) | NSMC acc (%) | % of teacher | Speed vs teacher |",
-             "|---|---|---|---|---|---|"]
-    for e in table:
-        params = f"{e['parameters'] / 1e6:.1f} M" if e.get("parameters") else "-"
-        size = f"{e['size_mb']:.1f}" if e.get("size_mb") is not None else "-"
-        speed = f"{e['relative_speed']:.2f}x" if e.get("relative_speed") else "-"
-        lines.append(f"| {e['row']} | {params} | {size} | {e['accuracy_mean']:.2f} ± {e['accuracy_std']:.2f} | "
-                     f"{e['retained_percent']:.1f} | {speed} |")
-    return "\n".join(lines)
+    """The results table in the original DistilKoBERT table's shape."""
+    from distilkobert.tables import markdown_table
+
+    rows = [[e["row"], f"{e['parameters'] / 1e6:.1f} M" if e.get("parameters") else None,
+             f"{e['size_mb']:.1f}" if e.get("size_mb") is not None else None,
+             f"{e['accuracy_mean']:.2f} ± {e['accuracy_std']:.2f}", f"{e['retained_percent']:.1f}",
+             f"{e['relative_speed']:.2f}x" if e.get("relative_speed") else None] for e in table]
+    return markdown_table(["Model", "Parameters", "Size (MB, fp32)", "NSMC acc (%)", "% of teacher",
+                           "Speed vs teacher"], rows)
 
 
 def targets(table: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -388,6 +387,8 @@ def run(cfg: StudyConfig, *, push_to_hub: str | None = None, version: str | None
     """Every stage, then the table (printed, results.md, results.json); optionally publish the classifier."""
     import torch
 
+    from distilkobert.environment import library_versions, machine_info
+
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     out = Path(cfg.output_dir)
@@ -412,10 +413,10 @@ def run(cfg: StudyConfig, *, push_to_hub: str | None = None, version: str | None
     init_dir = timed("student init", lambda: stage_truncated(cfg, out, teacher_dir))
     general_dir = timed("general distillation", lambda: stage_general(cfg, out, teacher_dir))
 
+    from datasets import concatenate_datasets
     from transformers import AutoTokenizer
 
     from distilkobert.study.classifier import tokenize_rows
-    from datasets import concatenate_datasets
 
     tokenizer = AutoTokenizer.from_pretrained(general_dir)
     train_rows = read_split(out, "train")
@@ -454,9 +455,9 @@ def run(cfg: StudyConfig, *, push_to_hub: str | None = None, version: str | None
         "stage_seconds": stage_times,
         "total_seconds": round(time.perf_counter() - started, 1),
         "config": json.loads(json.dumps(cfg, default=lambda o: o.__dict__)),
-        "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-                    "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+        "machine": {**machine_info(), "torch_threads": torch.get_num_threads(),
                     "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None},
+        "versions": library_versions(),
         "models": {name: str(path) for name, path in models.items()},
     }
     (out / "results.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
