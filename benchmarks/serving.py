@@ -195,7 +195,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for role, model_dir in (("teacher", teacher), ("student", student)):
         onnx_dir = work / f"{role}-onnx"
         t0 = time.perf_counter()
-        exports[role] = export_classifier(str(model_dir), onnx_dir, quantize="int8")
+        exports[role] = export_classifier(str(model_dir), onnx_dir, quantize="int8", overwrite=True)
         print(f"{role}: exported to {onnx_dir} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
         reference = None
         for backend, precision, file in BACKENDS:
@@ -215,6 +215,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                      max_abs_logit_diff_vs_torch_fp32=float(np.abs(logits.astype(np.float64) - reference).max()),
                      label_agreement_vs_torch_fp32=float((logits.argmax(-1) == reference.argmax(-1)).mean()))
             results.append(r)
+            print(f"  accuracy {100 * r['accuracy']:.2f}%, batch-1 p50 {1000 * r['latency_s']['p50']:.1f} ms, "
+                  f"batch-{r['batch_size']} {r['batch_sentences_per_s']:.1f} sent/s, {r['disk_mb']:.1f} MB, "
+                  f"peak RSS {r['peak_rss_mb']:.0f} MB, max |Δlogit| {r['max_abs_logit_diff_vs_torch_fp32']:.2g}",
+                  file=sys.stderr)
     return {"results": results, "exports": exports, "test_file": str(test_file), "rows": len(texts),
             "threads": threads, "work_dir": str(work)}
 

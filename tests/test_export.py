@@ -103,6 +103,20 @@ def test_predict_gives_the_same_labels_with_both_backends(exported, tmp_path, ca
     assert [r["line"] for r in rows["int8"]] == [r["line"] for r in rows["torch"]]
 
 
+def test_a_non_empty_output_folder_needs_overwrite(exported, capsys):
+    from distilkobert.serving.cli import export_main
+
+    model_dir, out, _ = exported
+    before = sorted(p.name for p in out.iterdir())
+    assert export_main(["--model", str(model_dir), "--output-dir", str(out)]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"distilkobert export: error: --output-dir {out}: exists and is not empty; pass --overwrite to replace its "
+        "contents"]
+    assert sorted(p.name for p in out.iterdir()) == before
+    assert export_main(["--model", str(model_dir), "--output-dir", str(model_dir), "--overwrite"]) == 2
+    assert "must differ from the model folder" in capsys.readouterr().err
+
+
 def test_export_without_classification_head_is_a_clear_error(tmp_path, capsys):
     from transformers import BertConfig, BertModel
 

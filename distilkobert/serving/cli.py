@@ -113,8 +113,11 @@ def export_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--output-dir", required=True, help="folder to write (created if needed)")
     parser.add_argument("--quantize", choices=["int8"], default=None,
                         help="also write model.int8.onnx (onnxruntime quantize_dynamic: int8 weights)")
+    parser.add_argument("--overwrite", action="store_true", help="replace the contents of a non-empty --output-dir")
     args = parser.parse_args(argv)
     _prepare_hub(args.model)
+    from distilkobert.data.output import OutputDirError
+
     from .errors import ServingError
 
     _quiet_transformers()
@@ -123,8 +126,9 @@ def export_main(argv: Sequence[str] | None = None) -> int:
             from .export import export_classifier
         except ImportError as exc:
             raise ServingError(_missing_onnx(exc)) from None
-        info = export_classifier(args.model, args.output_dir, revision=args.revision, quantize=args.quantize)
-    except ServingError as exc:
+        info = export_classifier(args.model, args.output_dir, revision=args.revision, quantize=args.quantize,
+                                 overwrite=args.overwrite)
+    except (ServingError, OutputDirError) as exc:
         print(f"distilkobert export: error: {exc}", file=sys.stderr)
         return 2
     for name, f in info["files"].items():

@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from distilkobert.data.output import staged_output
+
 from .classifier import TorchClassifier, check_classifier_folder, encode, resolve_model_dir
 from .errors import ServingError
 from .onnx import FP32_FILE, INT8_FILE, OnnxClassifier, make_session
@@ -105,23 +107,30 @@ def file_bytes(folder: Path, name: str) -> int:
 
 
 def export_classifier(model: str, output_dir: str | Path, *, revision: str | None = None,
-                      quantize: str | None = None, check_texts: Sequence[str] = CHECK_TEXTS) -> dict[str, Any]:
+                      quantize: str | None = None, overwrite: bool = False,
+                      check_texts: Sequence[str] = CHECK_TEXTS) -> dict[str, Any]:
     """Export ``model`` (a fine-tuned sequence-classification folder or Hub repo) to ``output_dir``.
 
     Writes ``model.onnx`` (and ``model.int8.onnx`` with ``quantize="int8"``), ``config.json``, the tokenizer
-    files and ``export_info.json``; returns the info dict. Raises :class:`ServingError` for a model without a
-    classification head, a missing tokenizer, or an fp32 graph whose logits differ from PyTorch by more than
-    ``FP32_TOLERANCE``.
+    files and ``export_info.json``; returns the info dict. The project's output-folder policy applies: a
+    non-empty ``output_dir`` needs ``overwrite``, and the folder is built aside and swapped in at the end, so a
+    failed export leaves nothing half-written. Raises :class:`ServingError` for a model without a classification
+    head, a missing tokenizer, or an fp32 graph whose logits differ from PyTorch by more than ``FP32_TOLERANCE``.
     """
     if quantize not in (None, "int8"):
         raise ServingError(f"--quantize {quantize}: only int8 is supported")
     folder = resolve_model_dir(model, revision)
     check_classifier_folder(folder)
     classifier = TorchClassifier.from_pretrained(folder)
-    out = Path(output_dir)
-    if out.resolve() == folder.resolve():
-        raise ServingError(f"--output-dir {out}: must differ from the model folder")
-    out.mkdir(parents=True, exist_ok=True)
+    if Path(output_dir).resolve() == folder.resolve():
+        raise ServingError(f"--output-dir {output_dir}: must differ from the model folder")
+    with staged_output(output_dir, overwrite, inputs={"--model": folder}) as out:
+        return _export_into(out, classifier, folder, model=model, revision=revision, quantize=quantize,
+                            check_texts=check_texts)
+
+
+def _export_into(out: Path, classifier: TorchClassifier, folder: Path, *, model: str, revision: str | None,
+                 quantize: str | None, check_texts: Sequence[str]) -> dict[str, Any]:
     for f in sorted(folder.iterdir()):
         if f.is_file() and f.suffix in SIDE_FILE_SUFFIXES and f.name not in SKIP_SIDE_FILES:
             shutil.copy2(f, out / f.name)
