@@ -91,7 +91,7 @@ def test_one_node_config_runs_two_cpu_processes(tiny, tmp_path):
     out = tmp_path / "run"
     cmd = [*ACCELERATE, "--config_file", str(CONFIGS / "one-node-8gpu.yaml"), "--num_processes", "2",
            "--main_process_port", str(_free_port()), "--mixed_precision", "no", *_train_args(tiny, out)]
-    done = subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
+    done = subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-4000:]
     _check_run(out, 2)
 
@@ -106,7 +106,7 @@ def test_two_node_config_runs_as_two_local_nodes(tiny, tmp_path):
                                "no", *_train_args(tiny, out)], cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True) for rank in (0, 1)]
     try:
-        errors = [p.communicate(timeout=300)[1] for p in procs]
+        errors = [p.communicate(timeout=600)[1] for p in procs]
     finally:
         for p in procs:
             if p.poll() is None:

@@ -166,7 +166,7 @@ def test_killed_run_resumes_to_the_same_shards(tok_dir, tmp_path):
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     manifest = out / "manifest.json"
     try:
-        deadline = time.time() + 240
+        deadline = time.time() + 480
         while True:
             assert proc.poll() is None, "the run ended before it could be killed: " + proc.stderr.read().decode()
             assert time.time() < deadline
@@ -182,7 +182,7 @@ def test_killed_run_resumes_to_the_same_shards(tok_dir, tmp_path):
         proc.wait()
     partial = json.loads(manifest.read_text("utf-8"))
     assert not partial["complete"] and len(partial["shards"]["train"]) < 24
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "resume:" in done.stdout
     final = json.loads(manifest.read_text("utf-8"))

