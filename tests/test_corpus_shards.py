@@ -188,3 +188,16 @@ def test_killed_run_resumes_to_the_same_shards(tok_dir, tmp_path):
     final = json.loads(manifest.read_text("utf-8"))
     assert final["complete"] and _shas(final) == _shas(reference) and final["totals"] == reference["totals"]
     assert not list((out / "data").glob("*.tmp*"))
+
+
+def test_output_folder_policy(tok_dir, tmp_path):
+    inputs = _write_inputs(tmp_path / "in", n_files=1, lines_per_file=60)
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x", "utf-8")
+    with pytest.raises(PrepareError, match=f"--output-dir {a_file}: is a file, not a folder"):
+        prepare_shards(inputs, str(tok_dir), a_file, log=lambda _m: None)
+    with pytest.raises(PrepareError, match="exists and is not empty; pass --overwrite"):
+        prepare_shards(inputs, str(tok_dir), tmp_path / "in", log=lambda _m: None)
+    with pytest.raises(PrepareError, match="holds the input source .*part0.txt, which --overwrite would delete"):
+        prepare_shards(inputs, str(tok_dir), tmp_path / "in", overwrite=True, log=lambda _m: None)
+    assert Path(inputs[0]).is_file()

@@ -35,6 +35,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from distilkobert.data.output import OutputDirError, check_output_dir, clear_output_dir
 from distilkobert.data.sources import open_binary
 from distilkobert.distill.data import pack_batch
 
@@ -229,8 +230,13 @@ def prepare_shards(sources: Sequence[str], tokenizer: str, output_dir: str | Pat
                         inputs={s: [f.as_dict() for f in files] for s, files in inputs.items()})
     wanted = {k: v for k, v in settings.__dict__.items() if k != "tokenizer"}
     manifest_path = out / MANIFEST
+    resume = manifest_path.is_file() and not overwrite
+    try:  # the project's output-folder policy; a folder with a manifest is resumed instead of refused
+        check_output_dir(out, overwrite, inputs=[("source", s) for s in sources], keep_contents=resume)
+    except OutputDirError as exc:
+        raise PrepareError(str(exc)) from None
     done: dict[str, dict[int, dict]] = {}
-    if manifest_path.is_file() and not overwrite:
+    if resume:
         previous = json.loads(manifest_path.read_text("utf-8"))
         had = {k: v for k, v in previous.get("settings", {}).items() if k != "tokenizer"}
         if had != wanted:
@@ -241,12 +247,8 @@ def prepare_shards(sources: Sequence[str], tokenizer: str, output_dir: str | Pat
         n_done = sum(len(v) for v in done.values())
         if n_done:
             log(f"resume: {n_done} finished shard(s) verified (sha256), skipped")
-    elif out.exists() and any(out.iterdir()) and not overwrite:
-        raise PrepareError(f"{out}: exists, is not empty and has no {MANIFEST}; pass --overwrite or another folder")
-    if overwrite and (out / "data").is_dir():
-        for old in (out / "data").glob("*"):
-            if old.is_file() and old.name.endswith((".parquet", ".npy")):
-                old.unlink()
+    elif overwrite and out.is_dir():
+        clear_output_dir(out)
     (out / "data").mkdir(parents=True, exist_ok=True)
     for stale in [*(out / "data").glob("*.tmp*"), *out.glob(f"{Path(MANIFEST).stem}.tmp*")]:
         stale.unlink()  # half-written files of a killed run
