@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from distilkobert.data.nsmc import split_real_nsmc
+from distilkobert.tables import markdown_table
 
 # The demo's inputs live in the checkout, not in the package: its texts (demo_data/) and its recipes (recipes/).
 # These are the defaults of --demo-data-dir / --recipes-dir; an installed package is pointed at a checkout.
@@ -189,6 +190,7 @@ def run_demo(cfg: DemoConfig) -> dict:
             f"{name}: loss {r['mlm_loss']:.3f}, accuracy {100 * r['mlm_accuracy']:.1f}%"
             for name, r in held_out.items()))
 
+    # the hyper-parameters are the recipe's; --quick and --data-dir only shorten the run, as for training
     eval_quick = (["--max_train_samples", "300", "--max_test_samples", "200", "--num_train_epochs", "1"]
                   if cfg.quick else [])
     if cfg.data_dir is not None and not cfg.quick:
@@ -199,12 +201,10 @@ def run_demo(cfg: DemoConfig) -> dict:
         for name, model_dir in (("teacher", teacher_dir), ("student", student_dir)):
             eval_dir = out / "eval" / name
             call("python eval_nsmc.py", eval_cli.main, [
+                str(cfg.recipes / "eval-demo.yaml"),
                 "--model_name_or_path", str(model_dir), "--dataset_name", nsmc_repo, "--dataset_revision", v,
-                "--output_dir", str(eval_dir), "--seeds", *map(str, cfg.seeds), "--max_seq_length", "64",
-                # tiny models fine-tune best with a larger step than BERT-base's 5e-5 (0.66 vs 0.94 measured)
-                "--learning_rate", "5e-4",
-                "--model_label", f"{name} ({'12' if name == 'teacher' else '3'} layers)",
-                "--update_model_card", *eval_quick])
+                "--output_dir", str(eval_dir), "--seeds", *map(str, cfg.seeds),
+                "--model_label", f"{name} ({'12' if name == 'teacher' else '3'} layers)", *eval_quick])
             results[name] = eval_dir / "nsmc_results.json"
             shutil.copy(results[name], model_dir / "nsmc_results.json")
 
@@ -218,8 +218,9 @@ def run_demo(cfg: DemoConfig) -> dict:
             "--compare", str(results["teacher"]), str(results["student"]),
             "--compare_output", str(out / "results.md")])
         lines = ["", "Held-out masked-LM (corpus validation split, same masks for every model):",
-                 "| Model | MLM loss | MLM accuracy (%) |", "| --- | --- | --- |"]
-        lines += [f"| {name} | {r['mlm_loss']:.3f} | {100 * r['mlm_accuracy']:.1f} |" for name, r in held_out.items()]
+                 markdown_table(["Model", "MLM loss", "MLM accuracy (%)"],
+                                [[name, f"{r['mlm_loss']:.3f}", f"{100 * r['mlm_accuracy']:.1f}"]
+                                 for name, r in held_out.items()])]
         print("\n".join(lines))
         with open(out / "results.md", "a", encoding="utf-8") as f:
             f.write("\n".join(lines) + "\n")
@@ -306,7 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the demo's texts: reviews.tsv, reviews_test.tsv, corpus/*.txt (default: the checkout's "
                         "demo_data/)")
     p.add_argument("--recipes-dir", type=Path, default=RECIPES,
-                   help="the folder holding demo-teacher.yaml and demo.yaml (default: the checkout's recipes/)")
+                   help="the folder holding demo-teacher.yaml, demo.yaml and eval-demo.yaml (default: the "
+                        "checkout's recipes/)")
     return p
 
 
