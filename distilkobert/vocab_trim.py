@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from distilkobert.data.output import OutputDirError, check_output_dir, clear_output_dir
 from distilkobert.model_size import count_parameters
 
 
@@ -291,11 +292,13 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"no such file: {path}")
     if not Path(args.model).is_dir():
         parser.error(f"--model {args.model}: no such folder")
-    out = Path(args.output_dir)
-    if out.is_file():
-        parser.error(f"--output-dir {out} is a file")
-    if out.exists() and any(out.iterdir()) and not args.overwrite:
-        parser.error(f"--output-dir {out} is not empty (use --overwrite)")
+    inputs = [("--model", args.model)] + [("--texts", t) for t in args.texts] + [("--heldout", t) for t in args.heldout]
+    try:
+        out = check_output_dir(args.output_dir, args.overwrite, inputs=inputs)
+    except OutputDirError as err:
+        parser.error(str(err))
+    if args.overwrite:
+        clear_output_dir(out)
     try:
         report = trim_folder(args.model, iter_text_lines(args.texts), out, min_count=args.min_count,
                              heldout=iter_text_lines(args.heldout))

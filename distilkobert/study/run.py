@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from distilkobert.data.sources import sha256_of
 from distilkobert.study.config import StudyConfig, StudyConfigError, build_config, build_parser, load_recipe
 
 STAGE_FILE = "stage.json"
@@ -70,18 +71,10 @@ def compute_seconds(out: Path) -> dict[str, float]:
     return totals
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def model_identity(folder: Path) -> str:
     """Content identity of a model folder (its weights file)."""
     weights = sorted(folder.glob("*.safetensors")) or sorted(folder.glob("*.bin"))
-    return "+".join(file_sha256(w)[:16] for w in weights)
+    return "+".join(sha256_of(w)[:16] for w in weights)
 
 
 # ----------------------------------------------------------------------------------------------------- stages
@@ -108,7 +101,7 @@ def stage_splits(cfg: StudyConfig, out: Path) -> dict[str, Any]:
     key = {k: getattr(cfg, k) for k in ("nsmc_file", "test_file", "train_size", "validation_size", "test_size",
                                         "unlabelled_file", "unlabelled_size")}
     key["vocabulary_texts"] = "training pool + all usable unlabelled reviews"
-    key["nsmc_sha"] = file_sha256(Path(cfg.nsmc_file))
+    key["nsmc_sha"] = sha256_of(Path(cfg.nsmc_file))
     result = cached_stage(out / "splits", key, compute)
     log(f"splits: {result['nsmc']['used']} (pools {result['nsmc']['pools']}); unlabelled reviews used "
         f"{result['unlabelled']['kept']} of {result['unlabelled']['lines_read']} lines "
