@@ -96,6 +96,8 @@ TRAIN_CASES = [
     ("student-config-not-json", [*NO_TEACHER, "--student_config", "{hidden_size: 3"], None,
      "--student_config: not valid JSON"),
     ("flag-bad-type", ["--max_steps", "many"], None, "argument --max_steps"),
+    ("global-batch-not-divisible", ["--global_batch_size", "100", "--per_device_train_batch_size", "32"], None,
+     "--global_batch_size 100 is not a multiple of --per_device_train_batch_size 32"),
     ("recipe-not-yaml", [], "alpha_ce: [1, 2\nalpha_mlm: 1\n", "not a YAML file (line"),
     ("recipe-not-a-mapping", [], "- alpha_ce\n- 1\n", "a recipe is a YAML mapping of option names to values"),
     ("recipe-unknown-key", [], "alpha_kl: 1.0\n", "unknown key 'alpha_kl'"),

@@ -219,6 +219,10 @@ class DistillationArguments:
         default=None, metadata={"help": "Branch receiving pushed checkpoints (default '<version>-checkpoints')."}
     )
     push_checkpoints: bool = field(default=True, metadata={"help": "Push every saved checkpoint (with --push_to_hub)."})
+    global_batch_size: int | None = field(
+        default=None,
+        metadata={"help": "Sequences per update across all processes; sets --gradient_accumulation_steps from the "
+                          "per-device batch and the world size, and refuses a world size that does not divide it."})
     overwrite: bool = field(
         default=False,
         metadata={"help": "Replace the contents of a non-empty --output_dir (refused by default; not needed with "

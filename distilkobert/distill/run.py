@@ -134,6 +134,11 @@ def check_before_loading(model_args, data_args, distill_args, training_args) -> 
     from distilkobert.distill.publishing import check_version_available
     from distilkobert.hub.endpoint import require_hub, resolve_model_reference
 
+    if distill_args.global_batch_size:
+        from distilkobert.distill.distributed import accumulation_for_global_batch
+
+        training_args.gradient_accumulation_steps = accumulation_for_global_batch(
+            distill_args.global_batch_size, training_args.per_device_train_batch_size, training_args.world_size)
     tok_src, tok_rev = model_args.tokenizer_source
     tok_flag = "--tokenizer_name_or_path" if model_args.tokenizer_name_or_path else "--teacher_name_or_path"
     references = {tok_flag: (tok_src, "model")}
