@@ -22,8 +22,9 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
@@ -47,8 +48,14 @@ def build_model(shape: dict[str, int], role: str, layers: int, kind: str = "enco
     """A randomly initialised teacher (``BertModel``/``BertForMaskedLM``) or student
     (``DistilBertModel``/``DistilBertForMaskedLM``) of the given shape, in eval mode."""
     import torch
-    from transformers import (BertConfig, BertForMaskedLM, BertModel, DistilBertConfig,
-                              DistilBertForMaskedLM, DistilBertModel)
+    from transformers import (
+        BertConfig,
+        BertForMaskedLM,
+        BertModel,
+        DistilBertConfig,
+        DistilBertForMaskedLM,
+        DistilBertModel,
+    )
 
     torch.manual_seed(seed)
     if role == "teacher":
@@ -107,7 +114,7 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
         ids = torch.randint(5, shape["vocab_size"], (batch, seq_len), generator=gen)
         mask = torch.ones_like(ids)
 
-        def call() -> None:
+        def call(model=model, ids=ids, mask=mask) -> None:  # bound now: the loop rebinds ids / mask
             with torch.inference_mode():
                 model(input_ids=ids, attention_mask=mask)
 

@@ -33,7 +33,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _common import (  # noqa: E402
-    REPO_ROOT, library_versions, machine_info, print_table, ratio, summarize, write_json,
+    REPO_ROOT,
+    library_versions,
+    machine_info,
+    print_table,
+    ratio,
+    summarize,
+    write_json,
 )
 
 SHARED = Path(os.environ.get("DISTILKOBERT_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
@@ -73,7 +79,7 @@ def profile_top(fn, limit: int = 12) -> list[dict]:
     prof.disable()
     stats = pstats.Stats(prof, stream=io.StringIO())
     rows = []
-    for (filename, line, name), (cc, nc, tt, ct, _) in stats.stats.items():
+    for (filename, line, name), (_cc, nc, tt, ct, _) in stats.stats.items():
         rows.append({"function": f"{Path(filename).name}:{line}({name})", "calls": nc, "tottime_s": tt,
                      "cumtime_s": ct})
     rows.sort(key=lambda r: r["tottime_s"], reverse=True)

@@ -179,7 +179,7 @@ def review(rng: random.Random, positive: bool) -> str:
         where = rng.choice(PLACES_WATCH)
         genre = rng.choice(GENRES)
         lead = rng.choice([f"{who} {where} 봤는데", f"{genre} 좋아해서 봤는데", f"{who} 봤어요.",
-                           f"{where} 보고 왔는데", f"기대 없이 봤는데", f"{genre}{'인 줄 알았는데' if positive else ' 치고는'}"])
+                           f"{where} 보고 왔는데", "기대 없이 봤는데", f"{genre}{'인 줄 알았는데' if positive else ' 치고는'}"])
         text = f"{lead} {clause(rng, positive)}"
     elif shape == "quote":  # a quoted line of dialogue: these documents get NSMC's double CSV quoting
         q = rng.choice(QUOTES_POS if positive else QUOTES_NEG)

@@ -11,7 +11,7 @@ import argparse
 import importlib
 import os
 import sys
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 # (words, "module:function", one-line help)
 COMMANDS: list[tuple[tuple[str, ...], str, str]] = [

@@ -19,9 +19,9 @@ import shlex
 import shutil
 import sys
 import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 from distilkobert.data.nsmc import split_real_nsmc
 from distilkobert.tables import markdown_table

@@ -18,7 +18,7 @@ VOCAB = 60
 def _batch(n=64, length=40, seed=0):
     rng = np.random.default_rng(seed)
     feats = []
-    for i in range(n):
+    for _ in range(n):
         body_len = int(rng.integers(length // 2, length - 2))
         # a Zipf-like corpus: low ids frequent, high ids rare
         body = np.minimum(5 + rng.zipf(1.3, size=body_len), VOCAB - 1)
@@ -52,7 +52,7 @@ def test_masking_rate_specials_pads_and_80_10_10(setup):
     coll = _collator(probs)
     n_masked = n_cand = 0
     kinds = {"mask": 0, "keep": 0, "rand": 0}
-    for rep in range(30):
+    for _ in range(30):
         out = coll(feats)
         ids, attn, labels = out["input_ids"], out["attention_mask"], out["labels"]
         assert ids.shape[1] % 8 == 0
@@ -171,7 +171,7 @@ def test_kobert_format_tokenizer_pipeline(tmp_path):
     corpus = Path(__file__).parent / "data" / "distill_corpus.txt"
     train_vocabulary([corpus], 500, tmp_path / "tok", num_threads=1)
     tok = AutoTokenizer.from_pretrained(str(tmp_path / "tok"))
-    assert (tok.unk_token_id, tok.pad_token_id, tok.cls_token_id, tok.sep_token_id, tok.mask_token_id) == (0, 1, 2, 3, 4)
+    assert (tok.unk_token_id, tok.pad_token_id, tok.cls_token_id, tok.sep_token_id, tok.mask_token_id) == (0, 1, 2, 3, 4)  # noqa: E501 (wide Hangul / CJK characters count double)
     lines = [x for x in corpus.read_text("utf-8").splitlines() if x]
     write_corpus_dataset(lines, tmp_path / "corpus")
     out, counts, _ = tokenize_corpus(load_corpus(str(tmp_path / "corpus"))[0], tok, max_seq_length=64,

@@ -7,8 +7,17 @@ import math
 import pytest
 import torch
 
-from distilkobert.distill.losses import (LossConfig, cosine_loss_sum, count_items, distillation_losses, kl_and_mlm_sums,
-                                         kl_loss_sum, mlm_loss_sum, mse_loss_sum, parse_layer_map)
+from distilkobert.distill.losses import (
+    LossConfig,
+    cosine_loss_sum,
+    count_items,
+    distillation_losses,
+    kl_and_mlm_sums,
+    kl_loss_sum,
+    mlm_loss_sum,
+    mse_loss_sum,
+    parse_layer_map,
+)
 from distilkobert.distill.student import Teacher, build_student, enable_row_gathered_forward
 from distilkobert.distill.testing import tiny_bert_teacher
 

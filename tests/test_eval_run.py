@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from test_eval_utils import fast_args, make_model, standard_splits, write_dataset
 
 from distilkobert.evaluation.run import main

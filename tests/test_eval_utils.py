@@ -123,6 +123,6 @@ def make_model(folder: Path, kind: str = "bert", texts: list[str] | None = None)
 def fast_args(model: Path, dataset: Path, out: Path, *extra: str) -> list[str]:
     """CLI arguments for a run that takes a few seconds on one CPU core."""
     return ["--model_name_or_path", str(model), "--dataset_name", str(dataset), "--output_dir", str(out),
-            "--max_seq_length", "32", "--num_train_epochs", "5", "--warmup_ratio", "0", "--per_device_train_batch_size", "16",
+            "--max_seq_length", "32", "--num_train_epochs", "5", "--warmup_ratio", "0", "--per_device_train_batch_size", "16",  # noqa: E501 (wide Hangul / CJK characters count double)
             "--per_device_eval_batch_size", "32", "--learning_rate", "3e-3", "--logging_steps", "5",
             "--device", "cpu", "--seeds", "42", *extra]

@@ -143,14 +143,14 @@ student_finetune: {small}
 task_distill: {{learning_rate: 1.0e-3, epochs: 1, batch_size: 16, evals_per_epoch: 2, max_seq_length: 48,
                alpha_kl: 1.0, alpha_ce: 1.0}}
 general_distill: {{max_steps: 4, max_train_texts: 200, batch_size: 8, max_seq_length: 48}}
-fasttext: {{epoch: 3, dim: 10, bucket: 1000, minn: 1, maxn: 2}}
+fasttext: {{epoch: 3, dim: 10, bucket: 20000, minn: 1, maxn: 2}}
 speed_texts: 40
 """, encoding="utf-8")
     assert main([str(recipe)]) == 0
     out = tmp_path / "out"
     report = json.loads((out / "results.json").read_text(encoding="utf-8"))
     rows = {row["row"]: row for row in report["table"]}
-    assert len(rows) == 5 and all(row["seeds"] == 2 for row in rows.values())
+    assert len(rows) == 6 and all(row["seeds"] == 2 for row in rows.values())  # FastText twice: same rows, all rows
     teacher_row = next(r for name, r in rows.items() if name.startswith("teacher"))
     assert teacher_row["retained_percent"] == 100.0 and teacher_row["relative_speed"] == 1.0
     students = [r for name, r in rows.items() if name.startswith("3 layers")]
@@ -161,16 +161,17 @@ speed_texts: 40
     assert "| 3 layers general + task-distilled |" in (out / "results.md").read_text(encoding="utf-8")
     assert {t["target"] for t in report["targets"]} >= {"weighs <= 80 MB"}
     # a rerun reuses every completed stage, then publishes the selected task-distilled student
+    repo_id = unique_repo_id("study-nsmc")
     capsys.readouterr()
-    assert main([str(recipe), "--push-to-hub", unique_repo_id, "--version", "v1"]) == 0
+    assert main([str(recipe), "--push-to-hub", repo_id, "--version", "v1"]) == 0
     assert capsys.readouterr().out.count("reusing the completed stage") >= 10
     from transformers import pipeline
 
-    classify = pipeline("sentiment-analysis", model=unique_repo_id, revision="v1")
+    classify = pipeline("sentiment-analysis", model=repo_id, revision="v1")
     predictions = classify(["정말 재미있어요", "최악의 영화"])
     assert {p["label"] for p in predictions} <= {"negative", "positive"} and all(0 < p["score"] <= 1
                                                                                  for p in predictions)
     # the same version again is refused before any work
     with pytest.raises(SystemExit) as exc:
-        main([str(recipe), "--push-to-hub", unique_repo_id, "--version", "v1"])
+        main([str(recipe), "--push-to-hub", repo_id, "--version", "v1"])
     assert exc.value.code == 2 and "--push-to-hub" in capsys.readouterr().err

@@ -49,7 +49,7 @@ def test_reference_vector_from_folder(kobert_folder):
         assert tok.convert_tokens_to_ids(tok.tokenize(REF_TEXT)) == REF_IDS
         assert tok("한국어 모델을 공유합니다.")["input_ids"] == REF_IDS
         assert tok.model_max_length == 512 and tok.pad_token_id == 1 and len(tok) == 8002
-        assert [tok.unk_token_id, tok.pad_token_id, tok.cls_token_id, tok.sep_token_id, tok.mask_token_id] == [0, 1, 2, 3, 4]
+        assert [tok.unk_token_id, tok.pad_token_id, tok.cls_token_id, tok.sep_token_id, tok.mask_token_id] == [0, 1, 2, 3, 4]  # noqa: E501 (wide Hangul / CJK characters count double)
 
 
 def test_kobert_facts(kobert_folder):
@@ -140,7 +140,7 @@ def test_offsets_point_into_original_text(kobert_folder):
     import unicodedata
 
     fast, _ = _both(kobert_folder)
-    texts = ["한국어 모델을 공유합니다.", "  Café   naïve\t\t한국어\n모델 ", "ＡＢＣ１２３ ｆｕｌｌ 한글", "ㅋㅋㅋ ㅠㅠ 영화 [MASK] 최고",
+    texts = ["한국어 모델을 공유합니다.", "  Café   naïve\t\t한국어\n모델 ", "ＡＢＣ１２３ ｆｕｌｌ 한글", "ㅋㅋㅋ ㅠㅠ 영화 [MASK] 최고",  # noqa: E501 (wide Hangul / CJK characters count double)
              "``인용''이다", "1,000,000원"]
     for text in texts:
         enc = fast(text, return_offsets_mapping=True, add_special_tokens=False)
@@ -233,10 +233,9 @@ def test_digit_comma_rule(tmp_path):
     itself is checked on the raw model."""
     import random
 
-    from kobert_tokenizer import KoBertTokenizer
-
     from distilkobert.tokenization.parity import compare
     from distilkobert.tokenization.spm_proto import UNUSED, read_model
+    from kobert_tokenizer import KoBertTokenizer
 
     rng = random.Random(0)
     lines = [f"점수는 {', '.join(str(rng.choice([1, 2, 3, 10, 12, 2019])) for _ in range(4))}, 그리고 "

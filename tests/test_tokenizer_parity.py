@@ -15,8 +15,8 @@ import random
 from pathlib import Path
 
 import pytest
-
 from conftest import shared_path
+
 from distilkobert.tokenization import build_tokenizer_folder, train_vocabulary
 from distilkobert.tokenization.parity import compare, edge_cases, piece_scores, unexplained
 

@@ -29,7 +29,7 @@ from distilkobert.tokenization.spm_proto import (
 )
 
 DATA = Path(__file__).parent / "data" / "korean_sentences.txt"
-TAILS = [".", "..", "...", "....", ".....", "......", "ㅋㅋㅋㅋㅋ", "ㅋㅋㅋㅋ", "!!!!!", "~~~~~", "ㅠㅠㅠㅠ", "ㅎㅎㅎㅎㅎ"]
+TAILS = [".", "..", "...", "....", ".....", "......", "ㅋㅋㅋㅋㅋ", "ㅋㅋㅋㅋ", "!!!!!", "~~~~~", "ㅠㅠㅠㅠ", "ㅎㅎㅎㅎㅎ"]  # noqa: E501 (wide Hangul / CJK characters count double)
 
 
 def tie_stress_texts() -> list[str]:

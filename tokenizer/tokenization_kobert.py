@@ -1,4 +1,3 @@
-# coding=utf-8
 """KoBERT's slow tokenizer: a SentencePiece Unigram model + ``vocab.txt`` (ids come from vocab.txt).
 
 Self-contained on purpose (imports only the standard library, ``sentencepiece`` and ``transformers``): this file is
@@ -23,7 +22,7 @@ SPECIAL_TOKENS = ("[UNK]", "[PAD]", "[CLS]", "[SEP]", "[MASK]")
 
 def load_vocab_txt(path: str) -> list[str]:
     """Read vocab.txt (one token a line, LF or CRLF); raises ValueError naming the file on duplicates."""
-    with open(path, "r", encoding="utf-8", newline="") as f:
+    with open(path, encoding="utf-8", newline="") as f:
         text = f.read()
     lines = text.splitlines()
     while lines and lines[-1].strip() == "":

@@ -115,9 +115,10 @@ def parse_layer_map(text: str | None, n_student: int, n_teacher: int) -> list[tu
         try:
             s, t = (int(x) for x in item.split(":"))
         except ValueError:
-            raise ValueError(f"--mse_layer_map: bad pair {item!r} (expected student:teacher, e.g. 1:4)")
+            raise ValueError(f"--mse_layer_map: bad pair {item!r} (expected student:teacher, e.g. 1:4)") from None
         if not (0 <= s <= n_student and 0 <= t <= n_teacher):
-            raise ValueError(f"--mse_layer_map: pair {item!r} out of range (student 0..{n_student}, teacher 0..{n_teacher})")
+            raise ValueError(f"--mse_layer_map: pair {item!r} out of range (student 0..{n_student}, "
+                             f"teacher 0..{n_teacher})")
         pairs.append((s, t))
     return pairs
 

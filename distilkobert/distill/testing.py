@@ -3,8 +3,8 @@ corpus dataset folder and a tiny BERT masked-LM teacher."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 SPECIALS = ["[UNK]", "[PAD]", "[CLS]", "[SEP]", "[MASK]"]  # ids 0..4, as in KoBERT
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class AccessLog:
     events: list[dict[str, Any]] = field(default_factory=list)
     training_active: bool = False
 
-    def record(self, split: str, purpose: str, seed: Optional[int] = None) -> None:
+    def record(self, split: str, purpose: str, seed: int | None = None) -> None:
         self.events.append({"split": split, "purpose": purpose, "seed": seed, "t": round(time.time(), 3),
                             "during_training": self.training_active})
 
@@ -57,7 +57,7 @@ class SealedTestSplit:
     def __len__(self) -> int:
         return len(self._dataset)
 
-    def open(self, purpose: str, seed: Optional[int] = None):
+    def open(self, purpose: str, seed: int | None = None):
         if self._log.training_active:
             raise TestSplitAccessError(
                 f"the test split was requested ({purpose!r}) while a model is being fine-tuned/selected; "
@@ -106,9 +106,9 @@ def _normalise(ds, split: str):
     return ds, none_docs
 
 
-def load_nsmc(dataset_name: str, revision: Optional[str], *, validation_fraction: float, data_seed: int,
-              max_train_samples: Optional[int] = None, max_eval_samples: Optional[int] = None,
-              max_test_samples: Optional[int] = None) -> PreparedData:
+def load_nsmc(dataset_name: str, revision: str | None, *, validation_fraction: float, data_seed: int,
+              max_train_samples: int | None = None, max_eval_samples: int | None = None,
+              max_test_samples: int | None = None) -> PreparedData:
     """Load and validate the dataset; carve a stratified validation split from train when there is none."""
     from distilkobert.data.loading import load_dataset_pinned
 

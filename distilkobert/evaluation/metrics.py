@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 METRICS_DIR = Path(__file__).resolve().parent.parent / "metrics"
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_metric(name: str):
     """`evaluate.load` of the local module `distilkobert/metrics/<name>/<name>.py` (offline)."""
     import evaluate

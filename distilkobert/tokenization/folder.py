@@ -15,7 +15,8 @@ from .errors import (
     MissingSpecialTokensError,
     VocabMismatchError,
 )
-from .quantize import CONFIG_KEY as QUANT_KEY, score_grid
+from .quantize import CONFIG_KEY as QUANT_KEY
+from .quantize import score_grid
 from .spm_proto import CONTROL, NORMAL, UNKNOWN, UNUSED, SpmModel, read_model
 
 SLOW_SOURCE = Path(__file__).resolve().parents[2] / "tokenizer" / "tokenization_kobert.py"

@@ -101,7 +101,7 @@ def parse_model_bytes(data: bytes, name: str = "<bytes>") -> SpmModel:
                     raise ValueError(f"piece #{len(model.pieces)} has no text")
                 model.pieces.append((piece, score, ptype))
             elif number == 2 and wire == 2:
-                for n2, w2, v2 in _fields(value):
+                for n2, _w2, v2 in _fields(value):
                     if n2 not in _TRAINER_FIELDS:
                         continue
                     fname, kind = _TRAINER_FIELDS[n2]
@@ -116,7 +116,7 @@ def parse_model_bytes(data: bytes, name: str = "<bytes>") -> SpmModel:
                     else:
                         model.trainer_spec[fname] = _signed(v2)
             elif number == 3 and wire == 2:
-                for n2, w2, v2 in _fields(value):
+                for n2, _w2, v2 in _fields(value):
                     if n2 == 1:
                         model.normalizer_name = v2.decode("utf-8")
                     elif n2 == 2:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import gzip
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from .converter import SPECIAL_TOKENS, digit_comma_piece
 from .errors import MissingFileError, TokenizerFileError
