@@ -225,8 +225,3 @@ def disable_row_gathered_forward(model: nn.Module) -> nn.Module:
     """Restore the model's ordinary forward (before saving or evaluating it)."""
     model.__dict__.pop("forward", None)
     return model
-
-
-# The former names, kept while callers move to the names above.
-enable_positional_forward = enable_row_gathered_forward
-disable_positional_forward = disable_row_gathered_forward
