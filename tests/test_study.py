@@ -175,3 +175,27 @@ speed_texts: 40
     with pytest.raises(SystemExit) as exc:
         main([str(recipe), "--push-to-hub", repo_id, "--version", "v1"])
     assert exc.value.code == 2 and "--push-to-hub" in capsys.readouterr().err
+
+
+def test_soft_labels_teach_a_student_with_another_vocabulary(tmp_path):
+    """Task distillation needs only one logit pair per review: a WordPiece student learns from them."""
+    import numpy as np
+
+    from distilkobert.distill.testing import build_wordpiece_tokenizer, tiny_bert_teacher
+    from distilkobert.study.classifier import finetune, tokenize_rows
+    from distilkobert.study.config import FinetuneSettings
+
+    rows = [line.split("\t") for line in REVIEWS.read_text(encoding="utf-8").splitlines()[1:900]]
+    texts, labels = [r[1] for r in rows], [int(r[2]) for r in rows]
+    tok = build_wordpiece_tokenizer(texts, tmp_path / "student", vocab_size=300)
+    tiny_bert_teacher(len(tok), tmp_path / "student", n_layers=2)
+    # soft labels as another model would give them: confident and mostly right, independent of any tokenizer
+    teacher_logits = np.array([[2.0, -2.0] if y == 0 else [-2.0, 2.0] for y in labels], dtype=np.float32)
+    train = tokenize_rows(tok, texts[:700], [-100] * 700, 48, teacher_logits[:700])  # no gold label at all
+    validation = tokenize_rows(tok, texts[700:800], labels[700:800], 48)
+    test = tokenize_rows(tok, texts[800:], labels[800:], 48)
+    result = finetune(tmp_path / "student", tmp_path / "run", seed=1, train=train, validation=validation, test=test,
+                      settings=FinetuneSettings(learning_rate=3e-3, epochs=10, batch_size=16, alpha_kl=1.0,
+                                                alpha_ce=1.0, evals_per_epoch=1, warmup=0.05))
+    assert result["test_accuracy"] > 0.6  # learned from the soft labels alone (chance is 0.5)
+    assert (tmp_path / "run" / "model" / "tokenizer.json").is_file()
