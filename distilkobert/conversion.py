@@ -18,12 +18,12 @@ from pathlib import Path
 
 import torch
 import transformers
-from huggingface_hub import HfApi, ModelCard, ModelCardData, constants
+from huggingface_hub import ModelCard, ModelCardData, constants
 from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
 from transformers import PreTrainedModel, PreTrainedTokenizerFast
 
 from distilkobert import __version__
-from distilkobert.hub.publish import PublishResult, publish_folder
+from distilkobert.hub.publish import PublishResult, existing_version, publish_folder
 from distilkobert.kobert_repo import (
     KOBERT_PAD_ID,
     Checkpoint,
@@ -214,12 +214,9 @@ def convert(source: str, output_dir: str | Path, *, revision: str | None = None,
 
 def check_version_is_new(repo_id: str, version: str) -> None:
     """Refuse an existing version before converting anything (publish_folder checks again before uploading)."""
-    api = HfApi()
-    if not api.repo_exists(repo_id):
-        return
-    tag = next((t for t in api.list_repo_refs(repo_id).tags if t.name == version), None)
-    if tag is not None:
-        raise ConvertError(f"--push-to-hub {repo_id}: already has version {version!r} (commit {tag.target_commit}); "
+    sha = existing_version(repo_id, version)
+    if sha is not None:
+        raise ConvertError(f"--push-to-hub {repo_id}: already has version {version!r} (commit {sha}); "
                            "published versions are immutable: choose a new --version")
 
 

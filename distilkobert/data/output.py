@@ -106,14 +106,6 @@ def data_files_config(splits: Sequence[str]) -> list[dict[str, Any]]:
     return [{"config_name": "default", "data_files": [{"split": s, "path": f"data/{s}-*"} for s in splits]}]
 
 
-def md_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    for row in rows:
-        cells = [f"{c:,}" if isinstance(c, int) and not isinstance(c, bool) else str(c) for c in row]
-        lines.append("| " + " | ".join(cell.replace("|", "\\|").replace("\n", " ") for cell in cells) + " |")
-    return "\n".join(lines)
-
-
 def refuse_existing_version(repo_id: str, version: str) -> bool:
     """True (and an error printed) if dataset `repo_id` already has the tag `version`: checked before a long
     build; `publish_folder` checks again before uploading. Hub errors (repo absent, ...) mean "not there"."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import platform
 import shutil
 import sys
 import time
@@ -218,7 +217,6 @@ def check_before_loading(model_args, data_args, distill_args, training_args) -> 
 def run(model_args, data_args, distill_args, training_args) -> dict:
     """Check, train, evaluate, save and publish; returns the distillation info dict."""
     import torch
-    import transformers
     from transformers import set_seed
 
     from distilkobert.data.output import clear_output_dir
@@ -229,6 +227,7 @@ def run(model_args, data_args, distill_args, training_args) -> dict:
     from distilkobert.distill.losses import LossConfig
     from distilkobert.distill.student import build_student, disable_row_gathered_forward, load_teacher
     from distilkobert.distill.trainer import DistillationTrainer
+    from distilkobert.environment import library_versions, machine_info
 
     _setup_logging(training_args)
     checked = check_before_loading(model_args, data_args, distill_args, training_args)
@@ -349,11 +348,11 @@ def run(model_args, data_args, distill_args, training_args) -> dict:
                      "learning_rate": training_args.learning_rate, "max_seq_length": data_args.max_seq_length,
                      "seed": training_args.seed, "train_loss": getattr(train_result, "training_loss", None)},
         "hardware": {"device": training_args.device.type,
-                     "device_name": torch.cuda.get_device_name(0) if torch.cuda.is_available()
-                     else (platform.processor() or platform.machine() or "cpu"),
+                     "device_name": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
                      "n_devices": n_dev,
-                     "dtype": "bf16" if training_args.bf16 else "fp16" if training_args.fp16 else "fp32"},
-        "versions": {"torch": torch.__version__, "transformers": transformers.__version__},
+                     "dtype": "bf16" if training_args.bf16 else "fp16" if training_args.fp16 else "fp32",
+                     **machine_info()},
+        "versions": library_versions(),
         "time_s": round(elapsed, 2),
         "held_out": held_out,
         "teacher_held_out": teacher_held_out,

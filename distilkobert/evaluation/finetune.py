@@ -61,12 +61,6 @@ def load_classifier(name_or_path: str, revision: str | None, seed: int, pad_toke
                    if k in ("missing_keys", "unexpected_keys", "mismatched_keys")}
 
 
-def count_parameters(model) -> dict[str, int]:
-    base = getattr(model, model.base_model_prefix, model)
-    return {"total": sum(p.numel() for p in model.parameters()),
-            "encoder": sum(p.numel() for p in base.parameters())}
-
-
 def weights_size_mb(folder: Path) -> tuple[float, list[str]]:
     """Size in MB (10^6 bytes) of the weight files in a folder (not config/tokenizer files)."""
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith(WEIGHT_FILE_SUFFIXES)

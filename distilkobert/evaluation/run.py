@@ -93,9 +93,10 @@ def _check_positions(model_path: str, revision: str | None, max_seq_length: int)
 def evaluate_model(margs, dargs, targs, argv: Sequence[str]) -> dict[str, Any]:
     """Run the whole protocol and return the results dict (also written to OUTPUT_DIR/nsmc_results.json)."""
     from distilkobert.data.output import clear_output_dir
+    from distilkobert.model_size import parameter_counts
 
     from .data import load_nsmc, tokenize_split
-    from .finetune import count_parameters, evaluated_model_size_mb, load_tokenizer, run_seed
+    from .finetune import evaluated_model_size_mb, load_tokenizer, run_seed
     from .results import RESULTS_FILE, SCHEMA_VERSION, aggregate, format_results_table, library_versions, machine_info
 
     t_start = time.perf_counter()
@@ -186,7 +187,7 @@ def evaluate_model(margs, dargs, targs, argv: Sequence[str]) -> dict[str, Any]:
             "hub_repo_id": targs.hub_model_id or (None if is_local else model_path),
             "model_type": model.config.model_type,
             "architectures": model.config.architectures,
-            "parameters": count_parameters(model),
+            "parameters": parameter_counts(model),
             "checkpoint_weights_mb": ckpt_mb,
             "checkpoint_weight_files": ckpt_files,
             "evaluated_model_mb": evaluated_model_size_mb(model),

@@ -19,7 +19,6 @@ import shutil
 import time
 import warnings
 from collections.abc import Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ import numpy as np
 import torch
 
 from distilkobert.data.output import staged_output
+from distilkobert.environment import library_versions
 
 from .classifier import TorchClassifier, check_classifier_folder, encode, resolve_model_dir
 from .errors import ServingError
@@ -163,14 +163,7 @@ def _export_into(out: Path, classifier: TorchClassifier, folder: Path, *, model:
         "inputs": ["input_ids", "attention_mask"], "outputs": ["logits"], "exporter": "torch.onnx.export(dynamo=True)",
         "export_seconds": round(export_seconds, 2), "check_texts": len(check_texts), "files": files,
         "torch_weights_bytes": sum(p.stat().st_size for p in folder.glob("*.safetensors")),
-        "versions": {name: _version(name) for name in ("torch", "transformers", "onnx", "onnxscript", "onnxruntime")},
+        "versions": library_versions(("torch", "transformers", "onnx", "onnxscript", "onnxruntime")),
     }
     (out / "export_info.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return info
-
-
-def _version(name: str) -> str | None:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return None

@@ -22,11 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from huggingface_hub import HfApi
-from huggingface_hub.errors import RepositoryNotFoundError
 
 from distilkobert.evaluation.results import SCHEMA_VERSION
-from distilkobert.hub.publish import PublishResult, publish_folder
+from distilkobert.hub.publish import PublishResult, existing_version, publish_folder
 from distilkobert.model_card import NSMC_END, NSMC_START, apply_eval_results, validate_model_card
 
 from .classifier import check_classifier_folder
@@ -214,13 +212,9 @@ def publish_classifier(model_dir: str | os.PathLike, repo_id: str, version: str,
 
 def check_version_free(repo_id: str, version: str, *, token: str | None = None, endpoint: str | None = None) -> None:
     """Refuse, before any work, a version tag that ``repo_id`` already has (a repo that does not exist is fine)."""
-    api = HfApi(endpoint=endpoint, token=token)
-    try:
-        tags = {t.name: t.target_commit for t in api.list_repo_refs(repo_id).tags}
-    except RepositoryNotFoundError:
-        return
-    if version in tags:
-        raise ServingError(f"{repo_id} already has version {version!r} (commit {tags[version]}); published versions "
+    sha = existing_version(repo_id, version, endpoint=endpoint, token=token)
+    if sha is not None:
+        raise ServingError(f"{repo_id} already has version {version!r} (commit {sha}); published versions "
                            "are immutable: choose a new version")
 
 
