@@ -167,13 +167,14 @@ def test_serving_quick_measures_every_variant(tmp_path):
     data = _run_script("serving.py", tmp_path / "serving.json", "--work-dir", str(tmp_path / "work"), timeout=600)
     for key in ("machine", "versions", "settings", "rows", "threads", "table", "targets", "results", "exports"):
         assert key in data, key
-    assert data["settings"]["quick"] is True and data["rows"] == 96 and data["versions"]["onnxruntime"]
+    # the first 96 demo test reviews include one empty document, which is left out of the scoring (and counted)
+    assert data["settings"]["quick"] is True and data["rows"] == 95 and data["versions"]["onnxruntime"]
     variants = {(r["role"], r["backend"], r["precision"]): r for r in data["results"]}
     assert set(variants) == {(role, backend, precision) for role in ("teacher", "student")
                              for backend, precision in (("torch", "fp32"), ("onnxruntime", "fp32"),
                                                         ("onnxruntime", "int8"))}
     for (_, _, precision), r in variants.items():
-        assert r["rows"] == 96 and 0 <= r["accuracy"] <= 1 and r["disk_mb"] > 0 and r["peak_rss_mb"] > 0
+        assert r["rows"] == 95 and 0 <= r["accuracy"] <= 1 and r["disk_mb"] > 0 and r["peak_rss_mb"] > 0
         assert r["latency_s"]["p95"] >= r["latency_s"]["p50"] > 0
         assert r["latency_s"]["n"] == len(r["latency_times_s"])
         assert r["batch_sentences_per_s"] > 0 and r["latency_tokens_mean"] > 2
