@@ -74,8 +74,9 @@ class StudyConfig:
     task_distill: FinetuneSettings = field(default_factory=lambda: FinetuneSettings(alpha_kl=1.0, alpha_ce=1.0,
                                                                                     epochs=1.0))
     general_distill: GeneralDistillSettings = field(default_factory=GeneralDistillSettings)
-    fasttext: dict[str, Any] = field(default_factory=lambda: {"epoch": 10, "lr": 0.5, "wordNgrams": 2, "minn": 1,
-                                                              "maxn": 3, "dim": 100})
+    # FastText settings (fasttext.train_supervised keywords); null leaves the FastText rows out
+    fasttext: dict[str, Any] | None = field(default_factory=lambda: {"epoch": 10, "lr": 0.5, "wordNgrams": 2,
+                                                                     "minn": 1, "maxn": 3, "dim": 100})
     speed_texts: int = 1000
     speed_batch_size: int = 32
     threads: int | None = None

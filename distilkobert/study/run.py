@@ -301,8 +301,12 @@ def stage_fasttext(cfg: StudyConfig, out: Path, *, all_rows: bool = False) -> li
                "splits": json.loads((out / "splits" / STAGE_FILE).read_text())["key"]}
         if not all_rows:
             key.pop("train_rows")  # (kept out of the key of the same-rows run, so earlier runs stay valid)
-        results.append(cached_stage(out / name / f"seed-{seed}", key, lambda folder, seed=seed: train_and_test(
-            train, read_split(out, "validation"), read_split(out, "test"), folder, seed=seed, params=cfg.fasttext)))
+        try:
+            results.append(cached_stage(out / name / f"seed-{seed}", key, lambda folder, seed=seed: train_and_test(
+                train, read_split(out, "validation"), read_split(out, "test"), folder, seed=seed,
+                params=cfg.fasttext)))
+        except RuntimeError as err:  # a baseline that diverges must not end a study of hours: the row says so
+            log(f"{name} seed {seed}: not trained ({err}); the row reports the seeds that trained")
     log(f"{name} ({len(train)} training rows): test " + ", ".join(f"{100 * r['test_accuracy']:.2f}%" for r in results))
     return results
 
@@ -451,9 +455,9 @@ def run(cfg: StudyConfig, *, push_to_hub: str | None = None, version: str | None
                                                                          cfg.student_finetune))
     general_results = timed("general fine-tuning", lambda: run_seeds("student-general-ft", general_dir, cfg, out,
                                                                      cfg.student_finetune))
-    fasttext_results = timed("fasttext", lambda: stage_fasttext(cfg, out))
+    fasttext_results = timed("fasttext", lambda: stage_fasttext(cfg, out)) if cfg.fasttext else []
     fasttext_all = timed("fasttext, all rows", lambda: stage_fasttext(cfg, out, all_rows=True)) \
-        if cfg.train_size is not None else None
+        if cfg.fasttext and cfg.train_size is not None else []
 
     def best_dir(results: list[dict[str, Any]]) -> Path:
         return Path(max(results, key=lambda r: r["best_validation_accuracy"])["model_dir"])
@@ -461,10 +465,9 @@ def run(cfg: StudyConfig, *, push_to_hub: str | None = None, version: str | None
     models = {ROW_TEACHER: best_teacher_dir, ROW_TRUNCATED: best_dir(truncated_results),
               ROW_GENERAL: best_dir(general_results), ROW_TASK: best_dir(task_results)}
     speed = timed("speed", lambda: stage_speed(cfg, out, models))
-    rows = {ROW_FASTTEXT: fasttext_results, ROW_TEACHER: teacher_results, ROW_TRUNCATED: truncated_results,
-            ROW_GENERAL: general_results, ROW_TASK: task_results}
-    if fasttext_all:
-        rows = {ROW_FASTTEXT_ALL: fasttext_all, **rows}
+    rows = {ROW_FASTTEXT_ALL: fasttext_all, ROW_FASTTEXT: fasttext_results, ROW_TEACHER: teacher_results,
+            ROW_TRUNCATED: truncated_results, ROW_GENERAL: general_results, ROW_TASK: task_results}
+    rows = {name: results for name, results in rows.items() if results}  # a FastText row may be off or failed
     table = summarise(rows, models, speed, ROW_TEACHER)
     report = {
         "mode": cfg.mode,
