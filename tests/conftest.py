@@ -35,3 +35,22 @@ def repo_root() -> Path:
 def kobert_files() -> tuple[Path, Path]:
     """The real KoBERT SentencePiece model and vocab.txt from ../shared (skip when absent)."""
     return (shared_path("kobert", "tokenizer_78b3253a26.model"), shared_path("kobert", "vocab.txt"))
+
+
+# The original KoBERT / DistilKoBERT repos' stand-ins on the local Hub (tests/kobert_standins.py), shared by the
+# API and convert tests; imported inside the fixtures so that this file stays free of Hugging Face imports.
+@pytest.fixture(scope="module")
+def tokenizer_files(tmp_path_factory):
+    """(SentencePiece model, vocab.txt, real KoBERT?) : the shared KoBERT files, or a vocabulary trained here."""
+    from kobert_standins import kobert_tokenizer_files
+
+    return kobert_tokenizer_files(SHARED_DATA, tmp_path_factory.mktemp("tok"))
+
+
+@pytest.fixture(scope="module")
+def standins(tokenizer_files, tmp_path_factory, local_hub):
+    """Repos named like monologg/kobert, kobert-lm and distilkobert, in their original layout, on the local Hub."""
+    from kobert_standins import publish_standins
+
+    sp_model, vocab, _ = tokenizer_files
+    return publish_standins(local_hub, tmp_path_factory.mktemp("standins"), sp_model, vocab)

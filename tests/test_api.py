@@ -7,13 +7,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import SHARED_DATA
 from kobert_standins import (
     DISTILKOBERT,
     KOBERT,
     KOBERT_LM,
     REAL_SHAPE_BRANCH,
-    kobert_tokenizer_files,
     publish_standins,
     write_original_repo,
 )
@@ -159,17 +157,6 @@ def test_published_model_loads_by_revision_and_then_from_the_cache_offline(tiny_
 
 
 # ------------------------------------------------------------------ the original repos (stand-ins on the local Hub)
-@pytest.fixture(scope="module")
-def tokenizer_files(tmp_path_factory):
-    return kobert_tokenizer_files(SHARED_DATA, tmp_path_factory.mktemp("tok"))
-
-
-@pytest.fixture(scope="module")
-def standins(tokenizer_files, tmp_path_factory, local_hub):
-    sp_model, vocab, _ = tokenizer_files
-    return publish_standins(local_hub, tmp_path_factory.mktemp("standins"), sp_model, vocab)
-
-
 def _original_weights(repo: str, revision: str | None = None) -> dict[str, torch.Tensor]:
     from huggingface_hub import hf_hub_download
 

@@ -9,13 +9,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import SHARED_DATA
 from kobert_standins import (
     DISTILKOBERT,
     KOBERT,
     SP_NAME,
-    kobert_tokenizer_files,
-    publish_standins,
     write_original_repo,
 )
 
@@ -25,17 +22,6 @@ from distilkobert.convert import main
 from distilkobert.kobert_repo import NotKoBertError
 
 TEXTS = ["한국어 모델을 공유합니다.", "이 영화 정말 재밌다 ㅋㅋㅋ ㅠㅠ", "배우들의 연기가 [MASK] 좋았다"]
-
-
-@pytest.fixture(scope="module")
-def tokenizer_files(tmp_path_factory):
-    return kobert_tokenizer_files(SHARED_DATA, tmp_path_factory.mktemp("tok"))
-
-
-@pytest.fixture(scope="module")
-def standins(tokenizer_files, tmp_path_factory, local_hub):
-    sp_model, vocab, _ = tokenizer_files
-    return publish_standins(local_hub, tmp_path_factory.mktemp("standins"), sp_model, vocab)
 
 
 def _hidden(model, tokenizer):
