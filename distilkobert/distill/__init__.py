@@ -7,8 +7,10 @@ Modules (import what you need; nothing heavy is imported here):
 - `collator`: XLM-style masking collator, token counts
 - `data`: corpus loading, cached tokenization + packing
 - `trainer`: `DistillationTrainer(Trainer)` (exact gradient accumulation, logged loss terms)
-- `evaluate`: deterministic held-out MLM evaluation
-- `hub`: versioned checkpoint / final-model publication
+- `heldout_mlm`: deterministic held-out MLM evaluation
+- `publishing`: versioned checkpoint / final-model publication
+- `distributed`: the accumulation for a global batch over a world size
+- `prepare`: `distilkobert corpus tokenize`, resumable parquet shards of token ids
 - `run`: `main(argv)`, the command
 - `testing`: tiny offline fixtures (tokenizer, corpus folder, teacher)
 """

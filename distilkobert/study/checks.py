@@ -10,9 +10,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from distilkobert.data.nsmc import NsmcFormatError
 from distilkobert.data.output import OutputDirError, check_output_dir
+from distilkobert.data.sources import SourceError
 from distilkobert.study.cache import OUTPUT_MARKER
 from distilkobert.study.config import StudyConfig, StudyConfigError
+from distilkobert.study.data import load_nsmc_splits
 
 READ_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 
@@ -101,6 +104,22 @@ def check_unlabelled(cfg: StudyConfig) -> None:
     raise StudyConfigError(f"unlabelled_file: {path}: has no non-empty line")
 
 
+def check_nsmc_files(cfg: StudyConfig) -> None:
+    """The labelled files parse (every row, seconds), test ids are not training ids, and no pool is empty."""
+    try:
+        splits = load_nsmc_splits(cfg.nsmc_file, test_file=cfg.test_file, train_size=None, validation_size=None,
+                                  test_size=None)
+    except (NsmcFormatError, SourceError) as err:
+        message = str(err).replace(" (use --on-bad-rows skip to skip such rows)", "")
+        raise StudyConfigError(f"{message} (the study reads every row; fix or remove the row)") from None
+    for name, pool in (("train", splits.train), ("validation", splits.validation), ("test", splits.test)):
+        if not pool:
+            source = cfg.test_file if name == "test" and cfg.test_file else cfg.nsmc_file
+            raise StudyConfigError(f"{source}: no {name} rows (the file holds {splits.report['rows_read']} rows "
+                                   "under its header)" if source == cfg.nsmc_file else
+                                   f"--test-file {source}: no rows under its header")
+
+
 def check_hub(repo_id: str, version: str) -> None:
     """The repo can be published to at `version` (tag free); checked before hours of work."""
     from distilkobert.serving.publish import check_version_free  # imports huggingface_hub, after the endpoint
@@ -118,5 +137,6 @@ def check_before_work(cfg: StudyConfig, args: argparse.Namespace) -> None:
         check_output_folder(cfg)
     check_teacher(cfg)
     check_unlabelled(cfg)
+    check_nsmc_files(cfg)
     if args.push_to_hub and not args.estimate:
         check_hub(args.push_to_hub, args.version or "v1")
