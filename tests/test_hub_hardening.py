@@ -174,6 +174,8 @@ def test_blobs_of_an_interrupted_commit_are_collected_at_start_up_and_counted(tm
     orphan = blobs / hashlib.sha256(orphan_lfs).hexdigest()[:2] / hashlib.sha256(orphan_lfs).hexdigest()[2:4] \
         / hashlib.sha256(orphan_lfs).hexdigest()
     assert orphan.is_file()
+    upload_record = data / "uploads" / orphan.name[:2] / orphan.name
+    assert (upload_record / "local").is_file()  # who uploaded it (open mode: the user 'local')
     fresh = blobs / "ab" / "cd" / ("abcd" + "0" * 60)  # an upload that another server may be about to commit
     fresh.parent.mkdir(parents=True, exist_ok=True)
     fresh.write_bytes(b"just uploaded")
@@ -188,6 +190,7 @@ def test_blobs_of_an_interrupted_commit_are_collected_at_start_up_and_counted(tm
     with HubServer(data) as hub:
         assert hub.gc == {"blobs": 1, "blob_bytes": len(orphan_lfs), "tmp_files": 1, "kept": len(before) - 2}
         assert not orphan.exists() and not leftover.exists() and fresh.exists()
+        assert not upload_record.exists()  # its upload record went with it
         assert {p.name for p in blobs.glob("*/*/*")} == before - {orphan.name}
         # every referenced blob survived: the committed files download byte for byte
         for name, content in (("weights.bin", kept_lfs), ("notes.txt", kept_small)):

@@ -228,10 +228,10 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             return OPEN_MODE_USER
         if token is None:
             return None
-        for name, known in self.hub.tokens.items():
-            if hmac.compare_digest(token.encode(), known.encode()):
-                return name
-        raise HubError(401, "Invalid credentials in Authorization header")
+        user = self.hub.user_of_token(token)
+        if user is None:
+            raise HubError(401, "Invalid credentials in Authorization header")
+        return user
 
     def _require_user(self) -> str:
         if self.user is None:
@@ -250,6 +250,24 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         if meta is None or not self._can_see(meta):
             raise repo_not_found(repo_id)
         return repo, meta
+
+    def _may_claim(self, oid: str) -> bool:
+        """May the caller reference the stored object ``oid`` (sha256) in a commit without sending its bytes?
+
+        Blobs are shared by all repos, so knowing a sha256 is not enough: like the Hub, the caller must have
+        uploaded the object itself (recorded on disk, so across restarts) or be able to read a repo holding it
+        (then it could download it anyway). Everything is the single user's in open mode.
+        """
+        if not self.hub.tokens:
+            return True
+        storage = self.hub.storage
+        if self.user is not None and storage.has_uploaded(oid, self.user):
+            return True
+        for repo_type in ("model", "dataset"):
+            for meta in storage.list_repos(repo_type):
+                if self._can_see(meta) and storage.repo_holds(storage.repo(repo_type, meta["id"]), oid):
+                    return True
+        return False
 
     def _writable_repo(self, repo_type: str, repo_id: str) -> tuple[RepoRef, dict]:
         """Like the Hub, write access follows the namespace: the user's own, or an organisation it belongs to."""
@@ -631,11 +649,12 @@ class HubRequestHandler(BaseHTTPRequestHandler):
             if size > MAX_LFS_OBJECT:
                 objects.append({"oid": oid, "size": size,
                                 "error": {"code": 413, "message": f"Object larger than {MAX_LFS_OBJECT} bytes"}})
-            elif self.hub.storage.has_blob(oid, size):
-                objects.append({"oid": oid, "size": size})  # already stored: nothing to upload
-            else:
-                objects.append({"oid": oid, "size": size, "authenticated": True, "actions": {
-                    "upload": {"href": self.hub.signed_upload_url(oid, size), "expires_in": 3600}}})
+            elif self.hub.storage.has_blob(oid, size) and self._may_claim(oid):
+                objects.append({"oid": oid, "size": size})  # already stored and the caller's: nothing to upload
+            else:  # missing, or stored but not the caller's: the upload proves it has the bytes
+                href = self.hub.signed_upload_url(oid, size, self.user or OPEN_MODE_USER)
+                objects.append({"oid": oid, "size": size, "authenticated": True,
+                                "actions": {"upload": {"href": href, "expires_in": 3600}}})
         self._send(200, json.dumps({"transfer": "basic", "objects": objects}).encode(),
                    content_type="application/vnd.git-lfs+json")
 
@@ -646,26 +665,26 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         try:
             size = int(self.query["size"][0])
             expires = int(self.query["exp"][0])
+            user = self.query["user"][0]
             sig = self.query["sig"][0]
         except (KeyError, ValueError, IndexError):
             raise HubError(403, "LFS upload URL is missing its signature") from None
-        if not hmac.compare_digest(sig, self.hub.sign(oid, size, expires)) or expires < time.time():
+        if not hmac.compare_digest(sig, self.hub.sign(oid, size, expires, user)) or expires < time.time():
             raise HubError(403, "LFS upload URL signature is invalid or expired: request a new one via the batch API")
         body = self._open_body(limit=size)
         if body.remaining != size and not body.chunked:
             self.close_connection = True
             raise HubError(400, f"Upload size {body.remaining} does not match the announced size {size}")
         try:
-            if not self.hub.storage.has_blob(oid, size):
-                self.hub.storage.put_stream(body, size, oid)
-            else:
-                body.drain(size)
+            # Always hashed, even when the blob is stored already: the upload is the user's proof of the bytes.
+            self.hub.storage.put_stream(body, size, oid)
         except HubError:
             self.close_connection = True
             raise
         if body.chunked and not body.done and body.read(1):
             self.close_connection = True
             raise HubError(400, "Upload is larger than the announced size")
+        self.hub.storage.record_upload(oid, user)
         self._send(200, b"", content_type="text/plain")
 
     def _commit(self, repo_type: str, repo_id: str, revision: str) -> None:
@@ -718,6 +737,12 @@ class HubRequestHandler(BaseHTTPRequestHandler):
                 oid = value.get("oid")
                 if not isinstance(oid, str) or not _HEX64.match(oid):
                     raise HubError(400, f"Line {lineno}: invalid LFS oid for {path!r}")
+                if not storage.has_blob(oid) or not self._may_claim(oid):  # one answer: no oracle of other users
+                    who = self.user or OPEN_MODE_USER
+                    raise HubError(400, "Your push was rejected because an LFS pointer pointed to a file that does "
+                                        f"not exist: LFS object {oid} was not uploaded by {who} and no repo {who} "
+                                        "can read holds it (upload it through the LFS batch API first). "
+                                        f"Offending file: - {path}")
                 ops.append(("add", path, storage.lfs_entry(oid, value.get("size"))))
             elif key == "deletedFile":
                 ops.append(("delete_file", path))

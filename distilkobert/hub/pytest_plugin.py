@@ -4,8 +4,8 @@ Loaded from ``tests/conftest.py`` (``pytest_plugins = ["distilkobert.hub.pytest_
 ``pytest_configure`` (before test modules are collected, hence before they import huggingface_hub, datasets
 or transformers) it starts a :class:`HubServer` on a free port in a temporary dir, with one user
 ``test-user`` (member of the organisation ``test-org``) and a random token, and exports HF_ENDPOINT,
-HF_TOKEN, HF_HUB_DISABLE_XET=1 and a temporary HF_HOME (plus the caches under it). Subprocesses started by
-tests inherit these variables.
+HF_TOKEN, HF_HUB_DISABLE_XET=1 and a temporary HF_HOME (plus the caches under it), and unsets
+DISTILKOBERT_HUB_TOKENS. Subprocesses started by tests inherit these variables.
 
 Fixtures: ``local_hub`` (``.url``, ``.token``, ``.user``, ``.data_dir``, ``.server``), ``hub_api`` (an
 ``HfApi`` for it) and ``unique_repo_id`` (``unique_repo_id("prefix") -> "test-org/prefix-<random>"``).
@@ -27,12 +27,13 @@ from pathlib import Path
 import pytest
 
 from distilkobert.hub.server import HubServer
+from distilkobert.hub.tokens import TOKENS_ENV
 
 TEST_USER = "test-user"
 TEST_ORG = "test-org"
 _ENV_KEYS = ("HF_ENDPOINT", "HF_TOKEN", "HF_HUB_DISABLE_XET", "HF_HOME", "HF_HUB_CACHE", "HF_DATASETS_CACHE",
              "HF_XET_CACHE", "HF_ASSETS_CACHE", "HF_HUB_DISABLE_TELEMETRY", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE",
-             "TRANSFORMERS_OFFLINE", "HF_TOKEN_PATH")
+             "TRANSFORMERS_OFFLINE", "HF_TOKEN_PATH", TOKENS_ENV)
 
 
 @dataclass
@@ -90,6 +91,7 @@ def pytest_configure(config: pytest.Config) -> None:
     })
     for key in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
         os.environ.pop(key, None)  # the tests publish and load for real, against the local Hub
+    os.environ.pop(TOKENS_ENV, None)  # `hub serve` subprocesses get only the tokens a test gives them
     _state.update(hub=LocalHub(server.url, token, TEST_USER, root / "hub", server), root=root, saved=saved)
 
 

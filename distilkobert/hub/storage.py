@@ -3,6 +3,7 @@
 Layout under ``data_dir``::
 
     blobs/<aa>/<bb>/<sha256>            file contents, shared by every repo (content-addressed)
+    uploads/<aa>/<sha256>/<user>        empty marker: ``user`` uploaded these bytes through the LFS API
     tmp/                                 partial uploads, renamed into blobs/ once verified
     repos/<type>s/<ns>/<name>/repo.json  id, type, owner, private, createdAt
     repos/<type>s/<ns>/<name>/refs.json  {"branches": {name: sha}, "tags": {name: {"commit", "message"}}}
@@ -12,6 +13,9 @@ Layout under ``data_dir``::
 Every JSON file is written atomically (temporary file, fsync, ``os.replace``), so a reader never sees a torn
 file and a crash never leaves a half-written ref. Commit records hold the full file table of the snapshot:
 resolving a revision is one small JSON read, and history walks follow ``parents``.
+
+Blobs are shared, but a user may only reference one it has uploaded (``uploads/`` records that, across
+restarts) or one held by a repo it can read (:meth:`Storage.repo_holds`); the handler applies that rule.
 Stdlib only.
 """
 
@@ -226,7 +230,8 @@ class Storage:
         self.blobs = self.root / "blobs"
         self.tmp = self.root / "tmp"
         self.repos = self.root / "repos"
-        for d in (self.blobs, self.tmp, self.repos):
+        self.uploads = self.root / "uploads"
+        for d in (self.blobs, self.tmp, self.repos, self.uploads):
             d.mkdir(parents=True, exist_ok=True)
         self._thread_locks: dict[str, threading.Lock] = {}
         self._thread_locks_guard = threading.Lock()
@@ -325,6 +330,35 @@ class Storage:
             raise HubError(400, f"LFS object {sha256} has size {actual}, not {size}")
         return {"size": actual, "sha256": sha256, "oid": git_blob_sha1(lfs_pointer(sha256, actual)), "lfs": True}
 
+    def _upload_marker(self, sha256: str, user: str) -> Path:
+        if not _HEX64.match(sha256 or ""):
+            raise HubError(400, f"Invalid sha256 {sha256!r}")
+        return self.uploads / sha256[:2] / sha256 / validate_name(user, "user name")
+
+    def record_upload(self, sha256: str, user: str) -> None:
+        """Remember (on disk, durably) that ``user`` uploaded the bytes of ``sha256``: it may reference them."""
+        marker = self._upload_marker(sha256, user)
+        if marker.exists():
+            return
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(marker, os.O_WRONLY | os.O_CREAT, 0o644))
+        _fsync_dir(marker.parent)
+
+    def has_uploaded(self, sha256: str, user: str) -> bool:
+        """Did ``user`` upload the bytes of ``sha256`` (in this server's lifetime or an earlier one)?"""
+        return self._upload_marker(sha256, user).exists()
+
+    def repo_holds(self, repo: RepoRef, sha256: str) -> bool:
+        """Does any commit of ``repo`` (any branch, tag or older revision: all are readable) hold ``sha256``?"""
+        for record_path in (repo.path / "commits").glob("*.json"):  # read directly: a scan must not flush the cache
+            try:
+                files = json.loads(record_path.read_text("utf-8"))["files"]
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # a record being deleted with its repo
+            if any(e.get("sha256") == sha256 for e in files.values()):
+                return True
+        return False
+
     def read_blob(self, sha256: str) -> bytes:
         return self.blob_path(sha256).read_bytes()
 
@@ -355,6 +389,7 @@ class Storage:
                 st = blob.stat()
                 if st.st_mtime < cutoff:
                     blob.unlink()
+                    shutil.rmtree(self.uploads / blob.name[:2] / blob.name, ignore_errors=True)
                     counts["blobs"] += 1
                     counts["blob_bytes"] += st.st_size
         for leftover in self.tmp.iterdir():
