@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -76,6 +77,17 @@ def test_quick_demo_end_to_end(tmp_path):
         assert not any(f.startswith("checkpoint-") for f in files)
     for repo, entry in summary["published"].items():
         assert len(entry["fill_mask"]) == 3, (repo, entry)
+
+    # The last line: the command that opens the Space app on the demo's fine-tuned classifiers.
+    prefix = "Open the Space on the demo's classifiers: "
+    assert proc.stdout.splitlines()[-1].startswith(prefix), proc.stdout[-2000:]
+    command = shlex.split(proc.stdout.splitlines()[-1][len(prefix):])
+    assert command[:2] == ["distilkobert", "space"] and command[2::2] == ["--model", "--teacher"]
+    from distilkobert.serving.space import load_model
+
+    for folder in command[3::2]:
+        assert Path(folder).parent.parent.parent == out / "eval"
+        assert load_model(folder).classifier.predict(["재미있어요"])[0]["label"] in {"negative", "positive"}
 
 
 def test_bad_data_dir_fails_with_a_clear_message(tmp_path):

@@ -331,6 +331,10 @@ def test_a_real_browser_types_a_review_and_reads_the_label(space, tmp_path):
         assert heading.text.strip() == expected["label"]
         assert f"score {expected['score']:.3f}" in driver.find_element(By.CSS_SELECTOR, "#answer").text
         assert "DistilKoBERT" in driver.find_element(By.CSS_SELECTOR, "#header").text
+        # everything the page loaded came from the app itself: it renders offline (no CDN, fonts, analytics)
+        loaded = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+        origin = space["url"].rstrip("/")
+        assert loaded and [u for u in loaded if not u.startswith((origin, "data:", "blob:"))] == []
         shot = tmp_path / "space.png"
         assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
         if os.environ.get(SCREENSHOT_ENV):

@@ -23,6 +23,7 @@ SPACE_EXTRA_HINT = "install the optional extra: pip install 'distilkobert[space]
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The arguments of ``distilkobert space`` (also built by space/app.py from the Space's variables)."""
     parser = argparse.ArgumentParser(
         prog="distilkobert space",
         description="Open the Space app in a browser: Korean sentiment (a review or a file of reviews), the exact "
@@ -67,6 +68,7 @@ def check_arguments(args: argparse.Namespace, host: str = HOST) -> None:
 
 
 def space_main(argv: Sequence[str] | None = None) -> int:
+    """``distilkobert space``: 0 after Ctrl+C, 2 on bad arguments or a model that cannot be loaded."""
     return run_space(build_parser().parse_args(argv))
 
 
