@@ -90,6 +90,22 @@ def test_quick_demo_end_to_end(tmp_path):
         assert load_model(folder).classifier.predict(["재미있어요"])[0]["label"] in {"negative", "positive"}
 
 
+def test_space_command_names_the_models_selected_on_validation(tmp_path):
+    from distilkobert.demo import space_command
+
+    out = tmp_path / "demo out"
+    for name, accuracies in (("student", {42: 0.71, 43: 0.74, 44: 0.74}), ("teacher", {42: 0.80, 43: 0.78})):
+        (out / "eval" / name).mkdir(parents=True)
+        per_seed = [{"seed": seed, "validation": {"accuracy": acc}, "test": {"accuracy": 0.9}}
+                    for seed, acc in accuracies.items()]
+        (out / "eval" / name / "nsmc_results.json").write_text(json.dumps({"per_seed": per_seed}), encoding="utf-8")
+    line = space_command(out)
+    assert line.startswith("Open the Space on the demo's classifiers: distilkobert space --model ")
+    command = shlex.split(line.split(": ", 1)[1])
+    assert command == ["distilkobert", "space", "--model", str(out / "eval" / "student" / "seed-43" / "model"),
+                       "--teacher", str(out / "eval" / "teacher" / "seed-42" / "model")]
+
+
 def test_bad_data_dir_fails_with_a_clear_message(tmp_path):
     """A failure says what is wrong and where, with a non-zero exit, not a traceback."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
