@@ -37,7 +37,7 @@ from .predict import format_summary, run_predict
 BACKENDS = ("auto", "onnx", "pytorch")
 ONNX_FILES = ("model.int8.onnx", "model.onnx")  # the int8 copy first: the default when the export has it
 ONNX_SUBFOLDERS = ("", "onnx")  # the export at the top of the folder / repo, or in its onnx/ subfolder
-DOWNLOAD_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.model", "*.onnx", "*.onnx.data", "onnx/*"]
+DOWNLOAD_PATTERNS = ["*.json", "*.safetensors", "*.bin", "*.txt", "*.model", "*.onnx", "*.onnx.data", "onnx/*"]
 MAX_TEXT_CHARS = 2000  # one review in the page; longer texts go through the file upload
 FILE_SUFFIXES = (".txt", ".tsv", ".jsonl", ".txt.gz", ".tsv.gz", ".jsonl.gz")
 BINARY_PROBE_BYTES = 8192
