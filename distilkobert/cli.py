@@ -37,6 +37,8 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
      "classify texts (.txt / NSMC .tsv / .jsonl, streamed, batched) with a fine-tuned classifier; jsonl out"),
     (("export",), "distilkobert.serving.cli:export_main",
      "export a fine-tuned classifier to ONNX (fp32, --quantize int8) with its tokenizer and config"),
+    (("space",), "distilkobert.serving.space_cli:space_main",
+     "open the Space app (Gradio) on 127.0.0.1: sentiment, the exact tokenizer's pieces, teacher vs student"),
     (("convert",), "distilkobert.convert:main",
      "write an upgraded copy of a KoBERT-family checkpoint: safetensors, exact fast tokenizer, same weights"),
     (("vocab", "trim"), "distilkobert.vocab_trim:main",

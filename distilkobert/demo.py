@@ -204,7 +204,8 @@ def run_demo(cfg: DemoConfig) -> dict:
                 str(cfg.recipes / "eval-demo.yaml"),
                 "--model_name_or_path", str(model_dir), "--dataset_name", nsmc_repo, "--dataset_revision", v,
                 "--output_dir", str(eval_dir), "--seeds", *map(str, cfg.seeds),
-                "--model_label", f"{name} ({'12' if name == 'teacher' else '3'} layers)", *eval_quick])
+                "--model_label", f"{name} ({'12' if name == 'teacher' else '3'} layers)", "--save_models",
+                *eval_quick])
             results[name] = eval_dir / "nsmc_results.json"
             shutil.copy(results[name], model_dir / "nsmc_results.json")
 
@@ -238,6 +239,19 @@ def run_demo(cfg: DemoConfig) -> dict:
     }
     (out / "demo_summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
     return summary
+
+
+def space_command(out: Path) -> str:
+    """The command that opens the Space app on the demo's fine-tuned student, its teacher in the Compare tab:
+    the seed each evaluation selected on validation (kept by --save_models)."""
+    from distilkobert.serving.publish import selected_seed  # a Hugging Face import: after the run, like the others
+
+    folders = []
+    for name in ("student", "teacher"):
+        results = json.loads((out / "eval" / name / "nsmc_results.json").read_text(encoding="utf-8"))
+        folders.append(out / "eval" / name / f"seed-{selected_seed(results)['seed']}" / "model")
+    return (f"Open the Space on the demo's classifiers: distilkobert space --model {shlex.quote(str(folders[0]))} "
+            f"--teacher {shlex.quote(str(folders[1]))}")
 
 
 def point_teacher_at_hub(folder: Path, local_to_repo: dict[str, str], version: str) -> None:
@@ -342,6 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     total = time.perf_counter() - start
     print("\nStage timings: " + ", ".join(f"{k}: {t:.0f} s" for k, t in cfg.timings.items()))
     print(f"Demo finished in {total / 60:.1f} min; outputs in {out} (summary: demo_summary.json, table: results.md)")
+    print(space_command(out))
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -76,6 +77,33 @@ def test_quick_demo_end_to_end(tmp_path):
         assert not any(f.startswith("checkpoint-") for f in files)
     for repo, entry in summary["published"].items():
         assert len(entry["fill_mask"]) == 3, (repo, entry)
+
+    # The last line: the command that opens the Space app on the demo's fine-tuned classifiers.
+    prefix = "Open the Space on the demo's classifiers: "
+    assert proc.stdout.splitlines()[-1].startswith(prefix), proc.stdout[-2000:]
+    command = shlex.split(proc.stdout.splitlines()[-1][len(prefix):])
+    assert command[:2] == ["distilkobert", "space"] and command[2::2] == ["--model", "--teacher"]
+    from distilkobert.serving.space import load_model
+
+    for folder in command[3::2]:
+        assert Path(folder).parent.parent.parent == out / "eval"
+        assert load_model(folder).classifier.predict(["재미있어요"])[0]["label"] in {"negative", "positive"}
+
+
+def test_space_command_names_the_models_selected_on_validation(tmp_path):
+    from distilkobert.demo import space_command
+
+    out = tmp_path / "demo out"
+    for name, accuracies in (("student", {42: 0.71, 43: 0.74, 44: 0.74}), ("teacher", {42: 0.80, 43: 0.78})):
+        (out / "eval" / name).mkdir(parents=True)
+        per_seed = [{"seed": seed, "validation": {"accuracy": acc}, "test": {"accuracy": 0.9}}
+                    for seed, acc in accuracies.items()]
+        (out / "eval" / name / "nsmc_results.json").write_text(json.dumps({"per_seed": per_seed}), encoding="utf-8")
+    line = space_command(out)
+    assert line.startswith("Open the Space on the demo's classifiers: distilkobert space --model ")
+    command = shlex.split(line.split(": ", 1)[1])
+    assert command == ["distilkobert", "space", "--model", str(out / "eval" / "student" / "seed-43" / "model"),
+                       "--teacher", str(out / "eval" / "teacher" / "seed-42" / "model")]
 
 
 def test_bad_data_dir_fails_with_a_clear_message(tmp_path):
