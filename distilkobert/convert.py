@@ -50,6 +50,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--push-to-hub needs --version TAG (published versions are immutable)")
     if args.version and not args.push_to_hub:
         parser.error("--version is only used with --push-to-hub REPO")
+    out = args.output_dir
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        parser.error(f"--output-dir {out}: exists and is not an empty folder; choose a new one")
+    if not out.parent.is_dir() and out.parent.exists():
+        parser.error(f"--output-dir {out}: {out.parent} is not a folder")
     configure_hub_environment()
     try:
         require_hub(args.source, "REPO_OR_FOLDER")
@@ -57,7 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (HubUnreachableError, ModelReferenceError) as exc:
         return _fail(str(exc))
 
-    from huggingface_hub.errors import HfHubHTTPError
+    from huggingface_hub import constants
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled
 
     from distilkobert.conversion import ConvertError, check_version_is_new, convert, publish
     from distilkobert.hub.publish import VersionExistsError
@@ -71,6 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc))
     except HfHubHTTPError as exc:
         return _fail(f"{args.source}: {str(exc).splitlines()[0]}")
+    except (LocalEntryNotFoundError, OfflineModeIsEnabled):  # a file the cache lacks, offline
+        return _fail(f"REPO_OR_FOLDER {args.source}: a file of the Hub repo is not in the Hugging Face cache and "
+                     f"offline mode is on (HF_HUB_OFFLINE=1); unset it to download from {constants.ENDPOINT}")
     print(f"converted {record.source} (commit {record.commit or '-'}): {record.architecture}, "
           f"{record.tensors} tensors, {record.parameters:,} parameters, hidden states identical "
           f"(max |diff| {record.max_abs_diff:g}) -> {args.output_dir}")

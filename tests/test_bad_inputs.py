@@ -284,3 +284,108 @@ def test_overwrite_replaces_the_previous_contents(command, assets, tmp_path):
     produced = "distillation_info.json" if command == "train" else "README.md"
     assert (out / produced).is_file()
     assert (assets / "teacher" / "config.json").is_file() and (assets / "texts.txt").is_file()
+
+
+# -- the newer commands: nothing lost ------------------------------------------------------------------------------
+
+REVIEWS = ["이 영화 정말 재미있었어요", "시간 낭비였다", "음악이 좋아서 끝까지 봤습니다", "별로였어요", "추천합니다"]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A tiny fine-tuned-looking classifier, an e5-shaped Unigram teacher (with padding rows), a WordPiece model,
+    a tokenizer-only folder and a few review files."""
+    from distilkobert.distill.testing import build_wordpiece_tokenizer, tiny_bert_teacher
+    from distilkobert.serving.testing import SAMPLE_TEXTS, build_classifier, build_tiny_tokenizer
+    from distilkobert.study.testing import build_tiny_e5_teacher, build_unigram_tokenizer
+
+    root = tmp_path_factory.mktemp("commands")
+    lines = [x for x in CORPUS.read_text("utf-8").splitlines() if x]
+    build_classifier(root / "classifier", build_tiny_tokenizer(root / "classifier-tok"), max_len=64)
+    build_tiny_e5_teacher(lines, root / "e5", layers=2, vocab_size=1000, padding_rows=3)
+    tok = build_wordpiece_tokenizer(lines, root / "wordpiece", vocab_size=200)
+    tiny_bert_teacher(len(tok), root / "wordpiece", n_layers=2)
+    build_unigram_tokenizer(lines, root / "tokenizer-only", vocab_size=1000)
+    (root / "texts.txt").write_text("\n".join(lines[:200]) + "\n", encoding="utf-8")
+    (root / "reviews.txt").write_text("\n".join([*SAMPLE_TEXTS, *REVIEWS]) + "\n", encoding="utf-8")
+    return root
+
+
+def _cli(argv: list[str]) -> int:
+    from distilkobert.cli import main
+
+    return main(argv)
+
+
+def _same_file_outputs(folder: Path) -> list[tuple[str, Path]]:
+    """The input file, and other names of it: a path through '..', a symlink and a hard link."""
+    src = folder / "reviews.txt"
+    (folder / "sub").mkdir()
+    (folder / "link.txt").symlink_to(src)
+    (folder / "hard.txt").hardlink_to(src)
+    return [("same path", src), ("through ..", folder / "sub" / ".." / "reviews.txt"),
+            ("symlink", folder / "link.txt"), ("hard link", folder / "hard.txt")]
+
+
+def test_predict_never_writes_over_its_input(tiny, tmp_path, capsys):
+    src = tmp_path / "reviews.txt"
+    shutil.copy(tiny / "reviews.txt", src)
+    text = src.read_text(encoding="utf-8")
+    for how, output in _same_file_outputs(tmp_path):
+        code = _cli(["predict", "--model", str(tiny / "classifier"), "--input", str(src), "--output", str(output),
+                     "--no-progress"])
+        assert code == 2, how
+        err = one_line_error(capsys)
+        assert f"--output {output}: is the --input file" in err, (how, err)
+        assert src.read_text(encoding="utf-8") == text, how
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hard.txt", "link.txt", "reviews.txt", "sub"]
+
+
+def _trim(model: Path, texts: Path, out: Path, *extra: str) -> list[str]:
+    return ["vocab", "trim", "--model", str(model), "--texts", str(texts), "--output-dir", str(out), *extra]
+
+
+@pytest.mark.parametrize("bad_model", ["wordpiece", "tokenizer-only"])
+def test_vocab_trim_overwrite_keeps_the_previous_output_when_the_new_run_fails(tiny, tmp_path, capsys, bad_model):
+    out = tmp_path / "trimmed"
+    assert _cli(_trim(tiny / "e5", tiny / "texts.txt", out)) == 0
+    capsys.readouterr()
+    before = snapshot(out)
+    assert (out / "model.safetensors").is_file()
+    assert _cli(_trim(tiny / bad_model, tiny / "texts.txt", out, "--overwrite")) == 2
+    err = one_line_error(capsys)
+    assert f"{tiny / bad_model}: " in err
+    assert snapshot(out) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["trimmed"]  # no staging folder left behind
+
+
+def test_vocab_trim_failing_late_keeps_the_previous_output(tiny, tmp_path, capsys):
+    out = tmp_path / "trimmed"
+    assert _cli(_trim(tiny / "e5", tiny / "texts.txt", out)) == 0
+    before = snapshot(out)
+    blank = tmp_path / "blank.txt"
+    blank.write_text("\n \n", encoding="utf-8")  # found only while counting: after the staging folder exists
+    capsys.readouterr()
+    assert _cli(_trim(tiny / "e5", blank, out, "--overwrite")) == 2
+    assert "no texts" in one_line_error(capsys)
+    assert snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blank.txt", "trimmed"]
+
+
+def test_convert_leaves_no_half_written_folder(tokenizer_files, tmp_path, capsys):
+    import torch
+    from kobert_standins import write_original_repo
+
+    sp_model, vocab, _ = tokenizer_files
+    folder = write_original_repo(tmp_path / "orig", "BertForMaskedLM", sp_model, vocab)
+    weights = torch.load(folder / "pytorch_model.bin", weights_only=True)
+    # a tensor no BERT holds: refused only once the tokenizer was already written
+    torch.save({**weights, "bert.extra.weight": torch.zeros(2)}, folder / "pytorch_model.bin")
+    out = tmp_path / "converted"
+    assert _cli(["convert", str(folder), "--output-dir", str(out)]) == 1
+    err = capsys.readouterr().err  # after transformers' own loading report
+    assert "Traceback" not in err and "does not hold exactly these weights" in err.strip().splitlines()[-1], err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["orig"]  # nothing half-written
+    torch.save(weights, folder / "pytorch_model.bin")
+    assert _cli(["convert", str(folder), "--output-dir", str(out)]) == 0  # the rerun is not refused
+    assert (out / "model.safetensors").is_file() and (out / "conversion.json").is_file()

@@ -12,6 +12,7 @@ import itertools
 import json
 import os
 import sys
+import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -108,18 +109,45 @@ def predict_records(classifier: Classifier, records: Iterable[Record], *, batch_
         summary.truncated = classifier.truncated - truncated_before
 
 
+def check_output_file(output: str | os.PathLike, source: str | os.PathLike) -> None:
+    """Refuse, before any work, an ``--output`` that cannot be written or would replace the input.
+
+    A folder, a path whose folder does not exist, and the input file itself (also under another name, through
+    a symlink or a hard link) raise :class:`ServingError` naming ``--output``. "-" (stdout) is always fine.
+    """
+    if str(output) == "-":
+        return
+    out = Path(output)
+    if out.is_dir():
+        raise ServingError(f"--output {output}: is a folder; give the path of a .jsonl file to write")
+    parent = out.parent
+    if not parent.is_dir():
+        raise ServingError(f"--output {output}: the folder {parent} does not exist")
+    if out.exists() and Path(source).exists() and os.path.samefile(out, source):
+        raise ServingError(f"--output {output}: is the --input file {source}; write the predictions to another file")
+    if not os.access(parent, os.W_OK):
+        raise ServingError(f"--output {output}: the folder {parent} is not writable")
+
+
 def run_predict(classifier: Classifier, records: Iterable[Record], output: str | os.PathLike, *,
                 batch_size: int = 32, progress: bool = True, source: str = "input") -> PredictSummary:
     """Write the predictions of ``records`` to ``output`` (jsonl; "-" = stdout) and return the summary.
 
-    The file is written under a temporary name and renamed at the end, so a failed run leaves no output
-    that looks complete. An input without a single row is an error.
+    The file is written under a temporary name next to it and renamed at the end, so a failed run leaves no
+    output that looks complete (and the previous file, if any, as it was). An input without a single row is an
+    error.
     """
+    check_output_file(output, source)
     summary = PredictSummary()
     to_stdout = str(output) == "-"
     out_path = Path(output)
-    tmp_path = out_path.with_name(out_path.name + ".partial")
-    handle: TextIO = sys.stdout if to_stdout else open(tmp_path, "w", encoding="utf-8")
+    handle: TextIO
+    if to_stdout:
+        handle, tmp_path = sys.stdout, out_path
+    else:
+        fd, name = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".partial", dir=out_path.parent)
+        os.chmod(name, 0o644)  # mkstemp creates 0600; the predictions are an ordinary file
+        handle, tmp_path = open(fd, "w", encoding="utf-8"), Path(name)
     try:
         rows = predict_records(classifier, records, batch_size=batch_size, summary=summary, source=source)
         with tqdm(rows, desc="predict", unit=" rows", file=sys.stderr, disable=not progress, mininterval=1.0) as bar:
