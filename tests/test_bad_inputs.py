@@ -31,7 +31,7 @@ def assets(tmp_path_factory):
     tok = build_wordpiece_tokenizer(lines, root / "tok", vocab_size=300)
     write_corpus_dataset(lines, root / "corpus")
     tiny_bert_teacher(len(tok), root / "teacher", n_layers=TEACHER_LAYERS, max_len=TEACHER_MAX_POSITIONS)
-    tiny_bert_teacher(len(tok) + 5, root / "teacher-other-vocab", n_layers=TEACHER_LAYERS,
+    tiny_bert_teacher(len(tok) - 5, root / "teacher-other-vocab", n_layers=TEACHER_LAYERS,
                       max_len=TEACHER_MAX_POSITIONS)
     write_dataset(root / "nsmc", standard_splits())
     make_model(root / "encoder", "bert")  # 128 positions
@@ -87,7 +87,7 @@ TRAIN_CASES = [
     ("layer-negative", ["--student_layers", "0,-1"], None, "--student_layers: layer indices start at 0"),
     ("layer-repeated", ["--student_layers", "0,2,2"], None, "--student_layers: teacher layer(s) [2] listed more"),
     ("layer-not-a-number", ["--student_layers", "0,x"], None, "--student_layers"),
-    ("vocab-mismatch", ["--teacher_name_or_path", "ASSETS/teacher-other-vocab"], None,
+    ("vocab-fewer-rows-than-tokens", ["--teacher_name_or_path", "ASSETS/teacher-other-vocab"], None,
      "tokens but the teacher's vocab_size is"),
     ("teacher-missing-folder", ["--teacher_name_or_path", "TMP/no-such-teacher"], None,
      "no-such-teacher: no such folder, and not a Hub id"),
@@ -98,6 +98,13 @@ TRAIN_CASES = [
     ("flag-bad-type", ["--max_steps", "many"], None, "argument --max_steps"),
     ("global-batch-not-divisible", ["--global_batch_size", "100", "--per_device_train_batch_size", "32"], None,
      "--global_batch_size 100 is not a multiple of --per_device_train_batch_size 32"),
+    ("gradient-accumulation-zero", ["--gradient_accumulation_steps", "0"], None,
+     "--gradient_accumulation_steps must be >= 1 (got 0)"),
+    ("gradient-accumulation-negative", ["--gradient_accumulation_steps", "-2"], None,
+     "--gradient_accumulation_steps must be >= 1 (got -2)"),
+    ("batch-size-zero", ["--per_device_train_batch_size", "0"], None, "--per_device_train_batch_size must be >= 1"),
+    ("max-steps-zero", ["--max_steps", "0"], None, "--max_steps must be > 0, or -1"),
+    ("epochs-zero", ["--max_steps", "-1", "--num_train_epochs", "0"], None, "--num_train_epochs must be > 0 (got 0"),
     ("recipe-not-yaml", [], "alpha_ce: [1, 2\nalpha_mlm: 1\n", "not a YAML file (line"),
     ("recipe-not-a-mapping", [], "- alpha_ce\n- 1\n", "a recipe is a YAML mapping of option names to values"),
     ("recipe-unknown-key", [], "alpha_kl: 1.0\n", "unknown key 'alpha_kl'"),
@@ -142,6 +149,12 @@ EVAL_CASES = [
     ("warmup-out-of-range", ["--warmup_ratio", "1.5"], None, "--warmup_ratio must be in [0, 1)"),
     ("push-without-card", ["--push_to_hub"], None, "--push_to_hub pushes the model card"),
     ("protocol-metric", ["--metric_for_best_model", "loss"], None, "--metric_for_best_model loss"),
+    ("epochs-negative", ["--num_train_epochs", "-1"], None, "--num_train_epochs must be > 0 (got -1"),
+    ("epochs-zero", ["--num_train_epochs", "0"], None, "--num_train_epochs must be > 0 (got 0"),
+    ("epochs-nan", ["--num_train_epochs", "nan"], None, "--num_train_epochs must be > 0 (got nan"),
+    ("max-steps-zero", ["--max_steps", "0"], None, "--max_steps must be > 0, or -1"),
+    ("learning-rate-zero", ["--learning_rate", "0"], None, "--learning_rate must be > 0"),
+    ("accumulation-zero", ["--gradient_accumulation_steps", "0"], None, "--gradient_accumulation_steps must be >= 1"),
     ("recipe-not-yaml", [], "seeds: [42, 43\n", "not a YAML file (line"),
     ("recipe-unknown-key", [], "seed_list: [1, 2]\n", "unknown key 'seed_list'"),
 ]
@@ -389,3 +402,45 @@ def test_convert_leaves_no_half_written_folder(tokenizer_files, tmp_path, capsys
     torch.save(weights, folder / "pytorch_model.bin")
     assert _cli(["convert", str(folder), "--output-dir", str(out)]) == 0  # the rerun is not refused
     assert (out / "model.safetensors").is_file() and (out / "conversion.json").is_file()
+
+
+# -- the newer commands: right numbers ------------------------------------------------------------------------------
+
+def test_predict_accuracy_reads_every_spelling_of_the_labels(tiny, tmp_path, capsys):
+    model = str(tiny / "classifier")
+    golds = [0, 1, 1, 0, 1, 0]
+    spellings = {"int": golds, "string": [str(g) for g in golds], "float": [float(g) for g in golds],
+                 "bool": [bool(g) for g in golds], "bool-string": ["true" if g else "false" for g in golds],
+                 "name": ["Positive" if g else "negative" for g in golds]}
+    results = {}
+    for how, labels in spellings.items():
+        src = tmp_path / f"{how}.jsonl"
+        src.write_text("".join(json.dumps({"text": t, "label": g}, ensure_ascii=False) + "\n"
+                               for t, g in zip(REVIEWS + REVIEWS[:1], labels)), encoding="utf-8")
+        out = tmp_path / f"{how}.out.jsonl"
+        assert _cli(["predict", "--model", model, "--input", str(src), "--output", str(out), "--no-progress"]) == 0
+        err = capsys.readouterr().err
+        rows = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+        assert [r["gold"] for r in rows] == ["positive" if g else "negative" for g in golds], how
+        results[how] = err.split("accuracy against the input's labels ")[1].strip()
+        correct = sum(r["gold"] == r["label"] for r in rows)
+        assert results[how].endswith(f"({correct}/6)"), (how, results[how])
+    assert len(set(results.values())) == 1, results
+
+
+def test_train_accepts_a_teacher_with_padding_rows(tiny, tmp_path, capsys):
+    """multilingual-e5 has 35 embedding rows no token id reaches: the student keeps the teacher's shape."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    from distilkobert.distill.run import main
+
+    out = tmp_path / "student"
+    argv = ["--teacher_name_or_path", str(tiny / "e5"), "--dataset_name_or_path", str(tiny / "texts.txt"),
+            "--cache_dir", str(tmp_path / "cache"), "--output_dir", str(out), "--student_layers", "0,1",
+            "--max_seq_length", "32", "--use_cpu", "true", "--max_steps", "2", "--per_device_train_batch_size", "4",
+            "--max_eval_sequences", "4", "--save_strategy", "no", "--disable_tqdm", "true", "--alpha_ce", "0",
+            "--alpha_cos", "1", "--alpha_mlm", "1"]
+    assert main(argv) == 0, capsys.readouterr().err
+    teacher_rows = AutoConfig.from_pretrained(tiny / "e5").vocab_size
+    assert teacher_rows == len(AutoTokenizer.from_pretrained(tiny / "e5")) + 3
+    assert AutoConfig.from_pretrained(out).vocab_size == teacher_rows

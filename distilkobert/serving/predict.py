@@ -64,11 +64,46 @@ def _batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
         yield batch
 
 
-def _gold_name(gold: Any, id2label: dict[int, str]) -> Any:
-    """The input's label as a label name when it is a class index (NSMC's 0 / 1), else as given."""
-    if isinstance(gold, int) and not isinstance(gold, bool) and gold in id2label:
-        return id2label[gold]
-    return gold
+_BOOLEANS = {"true": 1, "false": 0}
+
+
+def gold_label(gold: Any, id2label: dict[int, str]) -> str | None:
+    """The input's label as one of the model's label names, or None when it is not one.
+
+    Class indices in any spelling (0 / 1, "0" / "1", 0.0 / 1.0, "1.0", true / false) map through ``id2label``;
+    a label name matches case-insensitively ("Positive" is "positive").
+    """
+    if isinstance(gold, bool):
+        gold = int(gold)
+    if isinstance(gold, float) and gold.is_integer():
+        gold = int(gold)
+    if isinstance(gold, str):
+        text = gold.strip()
+        names = {name.lower(): name for name in id2label.values()}
+        if text.lower() in names:
+            return names[text.lower()]
+        if text.lower() in _BOOLEANS:
+            gold = _BOOLEANS[text.lower()]
+        else:
+            try:
+                number = float(text)
+            except ValueError:
+                return None
+            if not number.is_integer():
+                return None
+            gold = int(number)
+    if isinstance(gold, int):
+        return id2label.get(gold)
+    return None
+
+
+def _gold_name(record: Record, id2label: dict[int, str], source: str) -> str:
+    name = gold_label(record.gold, id2label)
+    if name is None:
+        known = ", ".join(f"{i} / {n}" for i, n in sorted(id2label.items()))
+        raise ServingError(f"{source}:{record.line}: label {record.gold!r} is not one of the model's labels ({known}; "
+                           "true / false and 0.0 / 1.0 work too)")
+    return name
 
 
 def predict_records(classifier: Classifier, records: Iterable[Record], *, batch_size: int = 32,
@@ -100,11 +135,12 @@ def predict_records(classifier: Classifier, records: Iterable[Record], *, batch_
                         print(f"{source}:{record.line}: {record.error} (kept in the output with label null)",
                               file=warn)
             if record.gold is not None:
-                gold = _gold_name(record.gold, classifier.id2label)
-                row["gold"] = gold
-                if record.ok:
+                if record.ok:  # an unknown label is an error; on an unreadable row it is kept as it was
+                    row["gold"] = _gold_name(record, classifier.id2label, source)
                     summary.gold_rows += 1
-                    summary.gold_correct += gold == row["label"]
+                    summary.gold_correct += row["gold"] == row["label"]
+                else:
+                    row["gold"] = gold_label(record.gold, classifier.id2label) or record.gold
             yield row
         summary.truncated = classifier.truncated - truncated_before
 
