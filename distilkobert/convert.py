@@ -5,7 +5,8 @@
 
 The Hub is HF_ENDPOINT when set, else huggingface.co (see distilkobert.hub.endpoint); the work is done by
 :mod:`distilkobert.conversion`, imported after the endpoint is configured (the Hugging Face libraries read it at
-import). Exit codes: 0 done, 1 a refused checkpoint or a Hub error (one line), 2 a usage error.
+import). Exit codes: 0 done, 1 a refused checkpoint or a Hub error (one line), 2 a usage error or an unusable
+--output-dir.
 """
 
 from __future__ import annotations
@@ -38,9 +39,9 @@ def build_arg_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fail(message: str) -> int:
+def _fail(message: str, code: int = 1) -> int:
     print(f"distilkobert convert: error: {message}", file=sys.stderr)
-    return 1
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -50,11 +51,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--push-to-hub needs --version TAG (published versions are immutable)")
     if args.version and not args.push_to_hub:
         parser.error("--version is only used with --push-to-hub REPO")
-    out = args.output_dir
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        parser.error(f"--output-dir {out}: exists and is not an empty folder; choose a new one")
-    if not out.parent.is_dir() and out.parent.exists():
-        parser.error(f"--output-dir {out}: {out.parent} is not a folder")
+    out = args.output_dir  # checked before the Hub is asked anything (the copy is written aside, then renamed)
+    blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if out.exists() and not out.is_dir():
+        return _fail(f"--output-dir {out}: is a file, not a folder", code=2)
+    if out.is_dir() and any(out.iterdir()):
+        return _fail(f"--output-dir {out}: exists and is not an empty folder; choose a new one", code=2)
+    if blocking is not None:
+        return _fail(f"--output-dir {out}: {blocking} is a file, not a folder", code=2)
     configure_hub_environment()
     try:
         require_hub(args.source, "REPO_OR_FOLDER")

@@ -212,8 +212,10 @@ def check_model_folder(model_dir: str | Path) -> ModelFolder:
         unigram_vocab(tokenizer_json)
     except VocabTrimError as exc:
         raise VocabTrimError(f"{model_dir}: {exc}") from None
+    has_weights = any((model_dir / name).is_file() for name in WEIGHT_FILES)
     if not (model_dir / "config.json").is_file():
-        raise VocabTrimError(f"{model_dir}: no config.json (a transformers model folder is needed)")
+        what = "a tokenizer-only folder (no config.json, no weights)" if not has_weights else "no config.json"
+        raise VocabTrimError(f"{model_dir}: {what}: vocab trim needs the model folder whose embedding rows it trims")
     try:
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
         config = AutoConfig.from_pretrained(model_dir)
@@ -225,7 +227,7 @@ def check_model_folder(model_dir: str | Path) -> ModelFolder:
     if config.vocab_size < n_ids:
         raise VocabTrimError(f"{model_dir}: the tokenizer has {n_ids} tokens but the model only "
                              f"{config.vocab_size} embedding rows: they do not belong together")
-    if not any((model_dir / name).is_file() for name in WEIGHT_FILES):
+    if not has_weights:
         raise VocabTrimError(f"{model_dir}: no weights ({' or '.join(WEIGHT_FILES[::2])}): a tokenizer-only folder "
                              "has no embedding rows to trim")
     return ModelFolder(model_dir, tokenizer, tokenizer_json, config)

@@ -7,6 +7,7 @@ Everything runs through the commands' real `main(argv)`, in-process, on tiny ass
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 from pathlib import Path
@@ -51,6 +52,12 @@ def snapshot(*folders: Path) -> dict[str, tuple[int, int]]:
                 st = path.stat()
                 state[str(path)] = (st.st_size if path.is_file() else -1, st.st_mtime_ns)
     return state
+
+
+def files_in(*folders: Path) -> dict[str, tuple[int, int] | str]:
+    """Every file (size, modification time) and folder under `folders`: equal means nothing was written, deleted
+    or left behind (a temporary file written aside and removed again may change a folder's time, not this)."""
+    return {k: ("folder" if v[0] == -1 else v) for k, v in snapshot(*folders).items()}
 
 
 def one_line_error(capsys) -> str:
@@ -444,3 +451,108 @@ def test_train_accepts_a_teacher_with_padding_rows(tiny, tmp_path, capsys):
     teacher_rows = AutoConfig.from_pretrained(tiny / "e5").vocab_size
     assert teacher_rows == len(AutoTokenizer.from_pretrained(tiny / "e5")) + 3
     assert AutoConfig.from_pretrained(out).vocab_size == teacher_rows
+
+
+# -- the newer commands: one line, exit code 2, nothing left behind ---------------------------------------------
+
+def _truncated_gz(path: Path) -> None:
+    """3,000 distinct review lines, gzip, with the end of the stream cut off (a download that stopped)."""
+    lines = "".join(f"{i} {REVIEWS[i % len(REVIEWS)]} {i * 7919 % 10007}\n" for i in range(3000))
+    data = gzip.compress(lines.encode("utf-8"))
+    path.write_bytes(data[: len(data) - 400])
+
+
+def _nsmc_tsv(path: Path) -> None:
+    rows = [f"{i}\t{REVIEWS[i % len(REVIEWS)]}\t{i % 2}" for i in range(100)]
+    path.write_text("id\tdocument\tlabel\n" + "\n".join(rows) + "\n", encoding="utf-8")
+
+
+def _bad_label(path: Path) -> None:
+    path.write_text(json.dumps({"text": REVIEWS[0], "label": 1}, ensure_ascii=False) + "\n"
+                    + json.dumps({"text": REVIEWS[1], "label": "maybe"}, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _not_a_tokenizer(path: Path) -> None:
+    path.mkdir()
+    (path / "notes.txt").write_text("not a tokenizer\n", encoding="utf-8")
+
+
+FILES = {"big.txt.gz": _truncated_gz, "reviews.tsv": _nsmc_tsv, "labels.jsonl": _bad_label,
+         "notatok": _not_a_tokenizer, "file.txt": lambda p: p.write_text("a file\n", encoding="utf-8")}
+PREDICT = ["predict", "--model", "TINY/classifier", "--no-progress"]
+TRIM = ["vocab", "trim", "--output-dir", "TMP/out"]
+TOKENIZE = ["corpus", "tokenize", "--output-dir", "TMP/out", "--max-seq-length", "32", "--min-seq-length", "2"]
+
+# (id, argv of `distilkobert` (TINY / TMP are replaced by the folders), expected message fragment, whether the
+# failure comes before any output is written (else only the inputs are checked untouched))
+COMMAND_CASES = [
+    ("predict-output-is-a-folder", [*PREDICT, "--input", "TINY/reviews.txt", "--output", "TMP"],
+     "--output TMP: is a folder", True),
+    ("predict-output-folder-missing", [*PREDICT, "--input", "TINY/reviews.txt", "--output", "TMP/no/out.jsonl"],
+     "--output TMP/no/out.jsonl: the folder TMP/no does not exist", True),
+    ("predict-max-length-above-positions", [*PREDICT, "--input", "TINY/reviews.txt", "--output", "TMP/out.jsonl",
+                                            "--max-length", "100000"],
+     "--max-length 100000: above the model's max_position_embeddings (64)", True),
+    ("predict-truncated-gz", [*PREDICT, "--input", "TMP/big.txt.gz", "--output", "TMP/out.jsonl"],
+     "TMP/big.txt.gz:", True),
+    ("predict-jsonl-format-on-a-tsv", [*PREDICT, "--input", "TMP/reviews.tsv", "--input-format", "jsonl",
+                                       "--output", "TMP/out.jsonl"], "TMP/reviews.tsv:1: not JSON lines", True),
+    ("predict-unknown-label", [*PREDICT, "--input", "TMP/labels.jsonl", "--output", "TMP/out.jsonl"],
+     "TMP/labels.jsonl:2: label 'maybe' is not one of the model's labels", True),
+    ("vocab-trim-wordpiece", [*TRIM, "--model", "TINY/wordpiece", "--texts", "TINY/texts.txt"],
+     "TINY/wordpiece: tokenizer model is 'WordPiece'; only SentencePiece Unigram", True),
+    ("vocab-trim-tokenizer-only", [*TRIM, "--model", "TINY/tokenizer-only", "--texts", "TINY/texts.txt"],
+     "TINY/tokenizer-only: a tokenizer-only folder (no config.json, no weights)", True),
+    ("vocab-trim-truncated-gz", [*TRIM, "--model", "TINY/e5", "--texts", "TMP/big.txt.gz"], "TMP/big.txt.gz:", True),
+    ("corpus-tokenize-folder-not-a-tokenizer", [*TOKENIZE, "TINY/texts.txt", "--tokenizer", "TMP/notatok"],
+     "--tokenizer TMP/notatok: not a tokenizer", True),
+    ("corpus-tokenize-file-not-a-tokenizer", [*TOKENIZE, "TINY/texts.txt", "--tokenizer", "TMP/file.txt"],
+     "--tokenizer TMP/file.txt: is a file", True),
+    ("corpus-tokenize-truncated-gz", [*TOKENIZE, "TMP/big.txt.gz", "--tokenizer", "TINY/wordpiece"],
+     "TMP/big.txt.gz:", False),  # resumable: its manifest stays, the shards done so far are reused
+    ("tokenizer-train-truncated-gz", ["tokenizer", "train", "--input", "TMP/big.txt.gz", "--vocab-size", "100",
+                                      "--output-dir", "TMP/out"], "TMP/big.txt.gz:", True),
+    ("demo-output-dir-is-a-file", ["demo", "--output-dir", "TMP/file.txt"], "--output-dir TMP/file.txt: is a file",
+     True),
+]
+
+
+@pytest.mark.parametrize("argv,message,nothing_written", [c[1:] for c in COMMAND_CASES],
+                         ids=[c[0] for c in COMMAND_CASES])
+def test_command_refuses_in_one_line(tiny, tmp_path, capsys, argv, message, nothing_written):
+    for name, write in FILES.items():
+        write(tmp_path / name)
+
+    def fill(text: str) -> str:
+        return text.replace("TINY", str(tiny)).replace("TMP", str(tmp_path))
+
+    before = files_in(tiny, tmp_path)
+    assert _cli([fill(a) for a in argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert fill(message) in err, err
+    after = files_in(tiny, tmp_path)
+    if not nothing_written:
+        after = {k: v for k, v in after.items() if not k.startswith(str(tmp_path / "out"))}
+    assert after == before
+
+
+def test_convert_offline_names_the_repo_and_the_endpoint(tmp_path, capsys, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    assert _cli(["convert", "test-org/not-in-the-cache", "--output-dir", str(tmp_path / "out")]) == 1
+    err = one_line_error(capsys)
+    assert "REPO_OR_FOLDER test-org/not-in-the-cache: needs the Hub repo 'test-org/not-in-the-cache' from " \
+           f"{constants.ENDPOINT}, but offline mode is on (HF_HUB_OFFLINE=1)" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_convert_refuses_a_file_as_output_folder_before_the_hub(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.write_text("mine\n", encoding="utf-8")
+    assert _cli(["convert", "test-org/anything", "--output-dir", str(out)]) == 2
+    assert f"--output-dir {out}: is a file, not a folder" in one_line_error(capsys)
+    assert out.read_text(encoding="utf-8") == "mine\n"
