@@ -478,7 +478,8 @@ def _not_a_tokenizer(path: Path) -> None:
 
 
 FILES = {"big.txt.gz": _truncated_gz, "reviews.tsv": _nsmc_tsv, "labels.jsonl": _bad_label,
-         "notatok": _not_a_tokenizer, "file.txt": lambda p: p.write_text("a file\n", encoding="utf-8")}
+         "notatok": _not_a_tokenizer, "file.txt": lambda p: p.write_text("a file\n", encoding="utf-8"),
+         "link.tsv": lambda p: p.symlink_to(p.parent / "reviews.tsv")}
 PREDICT = ["predict", "--model", "TINY/classifier", "--no-progress"]
 TRIM = ["vocab", "trim", "--output-dir", "TMP/out"]
 TOKENIZE = ["corpus", "tokenize", "--output-dir", "TMP/out", "--max-seq-length", "32", "--min-seq-length", "2"]
@@ -512,6 +513,14 @@ COMMAND_CASES = [
      "TMP/big.txt.gz:", False),  # resumable: its manifest stays, the shards done so far are reused
     ("tokenizer-train-truncated-gz", ["tokenizer", "train", "--input", "TMP/big.txt.gz", "--vocab-size", "100",
                                       "--output-dir", "TMP/out"], "TMP/big.txt.gz:", True),
+    ("dataset-nsmc-test-file-is-the-train-file",
+     ["dataset", "nsmc", "--train-file", "TMP/reviews.tsv", "--test-file", "TMP/reviews.tsv", "--validation-size",
+      "10", "--on-bad-rows", "skip", "--output-dir", "TMP/out"], "--test-file TMP/reviews.tsv: is the --train-file",
+     True),
+    ("dataset-nsmc-test-file-links-to-the-train-file",
+     ["dataset", "nsmc", "--train-file", "TMP/reviews.tsv", "--test-file", "TMP/link.tsv", "--validation-size",
+      "10", "--on-bad-rows", "skip", "--output-dir", "TMP/out"], "--test-file TMP/link.tsv: is the --train-file",
+     True),
     ("demo-output-dir-is-a-file", ["demo", "--output-dir", "TMP/file.txt"], "--output-dir TMP/file.txt: is a file",
      True),
 ]
@@ -556,3 +565,95 @@ def test_convert_refuses_a_file_as_output_folder_before_the_hub(tmp_path, capsys
     assert _cli(["convert", "test-org/anything", "--output-dir", str(out)]) == 2
     assert f"--output-dir {out}: is a file, not a folder" in one_line_error(capsys)
     assert out.read_text(encoding="utf-8") == "mine\n"
+
+
+# -- the newer commands: minor -------------------------------------------------------------------------------------
+
+def test_dataset_nsmc_refuses_an_empty_test_split(tmp_path, capsys):
+    from distilkobert.data.cli import nsmc_main
+
+    _nsmc_tsv(tmp_path / "train.tsv")
+    test = tmp_path / "test.tsv"
+    test.write_text("id\tdocument\tlabel\n1\t중복된 id\t1\n", encoding="utf-8")  # id 1 is in train: skipped
+    argv = ["--train-file", str(tmp_path / "train.tsv"), "--test-file", str(test), "--validation-size", "10",
+            "--on-bad-rows", "skip", "--output-dir", str(tmp_path / "out")]
+    assert nsmc_main(argv) == 1
+    assert f"--test-file {test}: no test row left (1 read, 1 skipped)" in one_line_error(capsys)
+    assert not (tmp_path / "out").exists()
+
+
+CR_LINES = [REVIEWS[i % len(REVIEWS)] + f" {i}" for i in range(7)]
+
+
+def _cr_file(path: Path, header: str | None = None) -> Path:
+    rows = ([header] if header else []) + [f"{i}\t{t}\t{i % 2}" if header else t for i, t in enumerate(CR_LINES)]
+    path.write_bytes("\r".join(rows).encode("utf-8") + b"\r")
+    return path
+
+
+def _read_predict(path: Path) -> int:
+    from distilkobert.serving.inputs import read_records
+
+    return sum(1 for r in read_records(path) if r.ok)
+
+
+def _read_trim(path: Path) -> int:
+    from distilkobert.vocab_trim import iter_text_lines
+
+    return len(list(iter_text_lines([path])))
+
+
+def _read_tokenize(path: Path) -> int:
+    from collections import Counter
+
+    from distilkobert.distill.prepare import discover_inputs, read_documents
+
+    files = [f for split in discover_inputs([str(path)]).values() for f in split]
+    return sum(1 for d in read_documents(files, "text", Counter()) if d)
+
+
+def _read_corpus(path: Path) -> int:
+    from distilkobert.data.corpus import iter_text_lines, resolve_sources
+
+    return sum(1 for item in iter_text_lines(resolve_sources([str(path)])[0]) if item[1])
+
+
+def _read_nsmc(path: Path) -> int:
+    from distilkobert.data.nsmc import parse_nsmc_file
+
+    return len(parse_nsmc_file(path)[0])
+
+
+def _read_tokenizer_train(path: Path) -> int:
+    from distilkobert.tokenization.train import _lines
+
+    return len(list(_lines([path])))
+
+
+NSMC_HEADER = "id\tdocument\tlabel"
+CR_READERS = {"predict text": (_read_predict, None, "txt"), "predict tsv": (_read_predict, NSMC_HEADER, "tsv"),
+              "vocab trim": (_read_trim, None, "txt"), "corpus tokenize": (_read_tokenize, None, "txt"),
+              "dataset corpus": (_read_corpus, None, "txt"), "dataset nsmc": (_read_nsmc, NSMC_HEADER, "tsv"),
+              "tokenizer train": (_read_tokenizer_train, None, "txt")}
+
+
+@pytest.mark.parametrize("reader", list(CR_READERS))
+def test_cr_only_line_endings_are_separate_rows(reader, tmp_path):
+    read, header, suffix = CR_READERS[reader]
+    plain = _cr_file(tmp_path / f"cr.{suffix}", header)
+    packed = tmp_path / f"cr.{suffix}.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    assert read(plain) == read(packed) == len(CR_LINES)
+
+
+def test_vocab_trim_skips_and_reports_binary_lines(tiny, tmp_path, capsys):
+    texts = tmp_path / "texts.txt"
+    good = (tiny / "texts.txt").read_bytes()
+    texts.write_bytes(good + b"\x00\x01\x02PK\x03\x04 binary\n" + b"\xff\xfe\xfd not utf-8\n" + "끝 문장\n".encode())
+    n_good = len([x for x in good.decode("utf-8").splitlines() if x.strip()]) + 1
+    assert _cli(_trim(tiny / "e5", texts, tmp_path / "out")) == 0
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert report["texts_counted"] == n_good and report["binary_lines_skipped"] == 2
+    assert f"2 binary lines (not UTF-8 text, or with control characters) skipped, the first at {texts}:" in captured.err
+    assert json.loads((tmp_path / "out" / "vocab_trim.json").read_text())["binary_lines_skipped"] == 2
