@@ -361,6 +361,19 @@ def test_predict_never_writes_over_its_input(tiny, tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hard.txt", "link.txt", "reviews.txt", "sub"]
 
 
+def test_predict_failing_keeps_the_previous_output(tiny, tmp_path, capsys):
+    out = tmp_path / "predictions.jsonl"
+    model = str(tiny / "classifier")
+    assert _cli(["predict", "--model", model, "--input", str(tiny / "reviews.txt"), "--output", str(out),
+                 "--no-progress"]) == 0
+    before = files_in(tmp_path)
+    _truncated_gz(tmp_path / "big.txt.gz")  # fails after some rows were classified and written aside
+    assert _cli(["predict", "--model", model, "--input", str(tmp_path / "big.txt.gz"), "--output", str(out),
+                 "--no-progress"]) == 2
+    assert "truncated or corrupt gzip data" in capsys.readouterr().err.strip().splitlines()[-1]
+    assert {k: v for k, v in files_in(tmp_path).items() if "big.txt.gz" not in k} == before
+
+
 def _trim(model: Path, texts: Path, out: Path, *extra: str) -> list[str]:
     return ["vocab", "trim", "--model", str(model), "--texts", str(texts), "--output-dir", str(out), *extra]
 
@@ -456,10 +469,11 @@ def test_train_accepts_a_teacher_with_padding_rows(tiny, tmp_path, capsys):
 # -- the newer commands: one line, exit code 2, nothing left behind ---------------------------------------------
 
 def _truncated_gz(path: Path) -> None:
-    """3,000 distinct review lines, gzip, with the end of the stream cut off (a download that stopped)."""
-    lines = "".join(f"{i} {REVIEWS[i % len(REVIEWS)]} {i * 7919 % 10007}\n" for i in range(3000))
+    """60 long review lines (about 120 kB), gzip, with the end of the stream cut off (a download that stopped):
+    the first lines read fine, the reading fails part-way."""
+    lines = "".join(f"{i} {' '.join(REVIEWS * 25)} {i * 7919 % 10007}\n" for i in range(60))
     data = gzip.compress(lines.encode("utf-8"))
-    path.write_bytes(data[: len(data) - 400])
+    path.write_bytes(data[: len(data) - 20])
 
 
 def _nsmc_tsv(path: Path) -> None:
