@@ -19,10 +19,16 @@ from pathlib import Path
 import torch
 import transformers
 from huggingface_hub import ModelCard, ModelCardData, constants
-from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
+from huggingface_hub.errors import (
+    LocalEntryNotFoundError,
+    OfflineModeIsEnabled,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
 from transformers import PreTrainedModel, PreTrainedTokenizerFast
 
 from distilkobert import __version__
+from distilkobert.data.output import staged_output
 from distilkobert.hub.publish import PublishResult, existing_version, publish_folder
 from distilkobert.kobert_repo import (
     KOBERT_PAD_ID,
@@ -161,18 +167,32 @@ def _source_license(ckpt: Checkpoint) -> str | None:
         return None
 
 
-def convert(source: str, output_dir: str | Path, *, revision: str | None = None,
-            repo_id: str | None = None) -> ConversionRecord:
-    """Write the upgraded copy of ``source`` (Hub repo or folder) to ``output_dir``; returns what was done.
-    ``repo_id``: where the copy will be published (named in the model card's example; default the folder)."""
-    output_dir = Path(output_dir)
-    _check_output_dir(output_dir)
+def _open(source: str, revision: str | None) -> Checkpoint:
+    """The checkpoint, with Hub failures as one-line `ConvertError`s naming the repo and the endpoint; offline
+    (HF_HUB_OFFLINE=1) a Hub repo is read from the Hugging Face cache."""
+    offline = constants.HF_HUB_OFFLINE
     try:
-        ckpt = open_checkpoint(source, revision)
+        return open_checkpoint(source, revision, local_files_only=offline and not Path(source).expanduser().is_dir())
     except RepositoryNotFoundError:
         raise ConvertError(f"{source}: no such folder, and no such model repo on {constants.ENDPOINT}") from None
     except RevisionNotFoundError:
         raise ConvertError(f"{source}: no revision {revision!r} on {constants.ENDPOINT}") from None
+    except (LocalEntryNotFoundError, OfflineModeIsEnabled):
+        raise ConvertError(f"REPO_OR_FOLDER {source}: needs the Hub repo {source!r} from {constants.ENDPOINT}, but "
+                           "offline mode is on (HF_HUB_OFFLINE=1) and it is not in the Hugging Face cache; unset "
+                           "HF_HUB_OFFLINE to download it, or pass a local folder") from None
+
+
+def convert(source: str, output_dir: str | Path, *, revision: str | None = None,
+            repo_id: str | None = None) -> ConversionRecord:
+    """Write the upgraded copy of ``source`` (Hub repo or folder) to ``output_dir``; returns what was done.
+    ``repo_id``: where the copy will be published (named in the model card's example; default the folder).
+
+    The copy is written to a sibling folder that becomes ``output_dir`` only once complete and checked: a failure
+    leaves no half-written folder behind."""
+    output_dir = Path(output_dir)
+    _check_output_dir(output_dir)
+    ckpt = _open(source, revision)
     # everything that can refuse the checkpoint, before its weights are downloaded
     config = check_model_config(ckpt)
     sp_name, _ = check_tokenizer_files(ckpt)
@@ -181,35 +201,40 @@ def convert(source: str, output_dir: str | Path, *, revision: str | None = None,
         raise ConvertError(f"{ckpt.where()}: no weights ({' or '.join(WEIGHT_FILES)})")
     model_type = _model_type(config)
     arch, cls = _architecture(config, model_type)
-    declared = ckpt.tokenizer_config().get("tokenizer_class")
+    record = ConversionRecord(
+        source=source, revision=revision, commit=ckpt.sha, source_files=ckpt.files, architecture=arch,
+        model_type=model_type, weights_from=weights, tensors=0, parameters=0, sample_texts=list(SAMPLE_TEXTS),
+        sp_model=sp_name, declared_tokenizer_class=ckpt.tokenizer_config().get("tokenizer_class"),
+        distilkobert_version=__version__)
+    with staged_output(output_dir, False) as staging:
+        _write_copy(ckpt, cls, staging, record)
+        card = _card(record, ckpt, _source_license(ckpt), repo_id or str(output_dir))
+        (staging / "README.md").write_text(card, encoding="utf-8")
+    return record
 
-    output_dir.mkdir(parents=True, exist_ok=True)
-    build_checkpoint_tokenizer(ckpt, output_dir)
-    tokenizer = PreTrainedTokenizerFast.from_pretrained(str(output_dir))
+
+def _write_copy(ckpt: Checkpoint, cls: type[PreTrainedModel], out: Path, record: ConversionRecord) -> None:
+    """Write the tokenizer, the weights (as safetensors) and conversion.json to ``out``, after checking that the
+    written model's hidden states equal the original's; fills in ``record``'s measured fields."""
+    build_checkpoint_tokenizer(ckpt, out)
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(str(out))
     batch = tokenizer(list(SAMPLE_TEXTS), padding=True, return_tensors="pt")
 
-    original, dropped = _load_checked(cls, ckpt)
+    original, record.dropped_buffers = _load_checked(cls, ckpt)
     before = _hidden(original, batch)
-    original.save_pretrained(output_dir)
-    converted = cls.from_pretrained(str(output_dir)).eval()
+    original.save_pretrained(out)
+    converted = cls.from_pretrained(str(out)).eval()
     if converted.config.pad_token_id != KOBERT_PAD_ID:
-        raise ConvertError(f"{output_dir / 'config.json'}: pad_token_id {converted.config.pad_token_id}, "
+        raise ConvertError(f"{ckpt.where()}: config.json pad_token_id {converted.config.pad_token_id}, "
                            f"expected {KOBERT_PAD_ID}")
     diff = (_hidden(converted, batch) - before).abs().max().item()
     if diff != 0.0:
-        raise ConvertError(f"{output_dir}: the converted model's hidden states differ from the original's by {diff}")
-    state = converted.state_dict()
-    record = ConversionRecord(
-        source=source, revision=revision, commit=ckpt.sha, source_files=ckpt.files, architecture=arch,
-        model_type=model_type, weights_from=weights, tensors=len(state),
-        parameters=sum(p.numel() for p in converted.parameters()), dropped_buffers=dropped, max_abs_diff=diff,
-        sample_texts=list(SAMPLE_TEXTS), sp_model=sp_name, declared_tokenizer_class=declared,
-        distilkobert_version=__version__)
-    (output_dir / "conversion.json").write_text(json.dumps(asdict(record), ensure_ascii=False, indent=2) + "\n",
-                                                encoding="utf-8")
-    card = _card(record, ckpt, _source_license(ckpt), repo_id or str(output_dir))
-    (output_dir / "README.md").write_text(card, encoding="utf-8")
-    return record
+        raise ConvertError(f"{ckpt.where()}: the converted model's hidden states differ from the original's by {diff}")
+    record.max_abs_diff = diff
+    record.tensors = len(converted.state_dict())
+    record.parameters = sum(p.numel() for p in converted.parameters())
+    (out / "conversion.json").write_text(json.dumps(asdict(record), ensure_ascii=False, indent=2) + "\n",
+                                         encoding="utf-8")
 
 
 def check_version_is_new(repo_id: str, version: str) -> None:

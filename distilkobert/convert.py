@@ -5,7 +5,8 @@
 
 The Hub is HF_ENDPOINT when set, else huggingface.co (see distilkobert.hub.endpoint); the work is done by
 :mod:`distilkobert.conversion`, imported after the endpoint is configured (the Hugging Face libraries read it at
-import). Exit codes: 0 done, 1 a refused checkpoint or a Hub error (one line), 2 a usage error.
+import). Exit codes: 0 done, 1 a refused checkpoint or a Hub error (one line), 2 a usage error or an unusable
+--output-dir.
 """
 
 from __future__ import annotations
@@ -38,9 +39,9 @@ def build_arg_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fail(message: str) -> int:
+def _fail(message: str, code: int = 1) -> int:
     print(f"distilkobert convert: error: {message}", file=sys.stderr)
-    return 1
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -50,6 +51,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--push-to-hub needs --version TAG (published versions are immutable)")
     if args.version and not args.push_to_hub:
         parser.error("--version is only used with --push-to-hub REPO")
+    out = args.output_dir  # checked before the Hub is asked anything (the copy is written aside, then renamed)
+    blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if out.exists() and not out.is_dir():
+        return _fail(f"--output-dir {out}: is a file, not a folder", code=2)
+    if out.is_dir() and any(out.iterdir()):
+        return _fail(f"--output-dir {out}: exists and is not an empty folder; choose a new one", code=2)
+    if blocking is not None:
+        return _fail(f"--output-dir {out}: {blocking} is a file, not a folder", code=2)
     configure_hub_environment()
     try:
         require_hub(args.source, "REPO_OR_FOLDER")
@@ -57,7 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (HubUnreachableError, ModelReferenceError) as exc:
         return _fail(str(exc))
 
-    from huggingface_hub.errors import HfHubHTTPError
+    from huggingface_hub import constants
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled
 
     from distilkobert.conversion import ConvertError, check_version_is_new, convert, publish
     from distilkobert.hub.publish import VersionExistsError
@@ -71,6 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc))
     except HfHubHTTPError as exc:
         return _fail(f"{args.source}: {str(exc).splitlines()[0]}")
+    except (LocalEntryNotFoundError, OfflineModeIsEnabled):  # a file the cache lacks, offline
+        return _fail(f"REPO_OR_FOLDER {args.source}: a file of the Hub repo is not in the Hugging Face cache and "
+                     f"offline mode is on (HF_HUB_OFFLINE=1); unset it to download from {constants.ENDPOINT}")
     print(f"converted {record.source} (commit {record.commit or '-'}): {record.architecture}, "
           f"{record.tensors} tensors, {record.parameters:,} parameters, hidden states identical "
           f"(max |diff| {record.max_abs_diff:g}) -> {args.output_dir}")

@@ -336,6 +336,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
     out = Path(args.output_dir).resolve()
     marker = out / ".distilkobert-demo"
+    if out.exists() and not out.is_dir():
+        print(f"distilkobert demo: --output-dir {out}: is a file, not a folder", file=sys.stderr)
+        return 2
+    blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        print(f"distilkobert demo: --output-dir {out}: {blocking} is a file, not a folder", file=sys.stderr)
+        return 2
     if out.exists():
         if any(out.iterdir()) and not marker.exists():
             print(f"distilkobert demo: --output-dir {out} exists and was not written by the demo; "

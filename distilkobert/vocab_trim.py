@@ -16,15 +16,18 @@ from __future__ import annotations
 
 import argparse
 import copy
-import gzip
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from distilkobert.data.output import OutputDirError, check_output_dir, clear_output_dir
+from distilkobert.data.output import OutputDirError, check_output_dir, staged_output
+from distilkobert.data.sources import SourceError, read_lines
 from distilkobert.model_size import count_parameters
 
 
@@ -32,16 +35,40 @@ class VocabTrimError(ValueError):
     """A clear, one-line reason the vocabulary cannot be trimmed."""
 
 
-def iter_text_lines(paths: Iterable[str | Path]) -> Iterator[str]:
-    """Lines of plain-text files (`.gz` allowed), one text per line; blank lines are skipped."""
+# Characters no text line holds (tab, line and form feeds aside): a line with one is binary data, not a text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                "pytorch_model.bin.index.json")
+
+
+@dataclass
+class TextStats:
+    """What `iter_text_lines` read: texts yielded, and binary lines (undecodable or with control characters)
+    skipped, with the first one's file:line."""
+
+    texts: int = 0
+    binary_lines: int = 0
+    first_binary: str | None = None
+
+
+def iter_text_lines(paths: Iterable[str | Path], stats: TextStats | None = None) -> Iterator[str]:
+    """Lines of plain-text files (`.gz` allowed), one text per line (LF, CRLF or CR endings); blank lines are
+    skipped, and so are binary lines (not UTF-8, or holding control characters), counted in `stats`.
+    A truncated `.gz` raises `SourceError` naming the file and line."""
+    stats = stats if stats is not None else TextStats()
     for path in paths:
-        path = Path(path)
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
-            for line in handle:
-                line = line.strip()
-                if line:
-                    yield line
+        for number, raw in read_lines(path):
+            try:
+                line = raw.decode("utf-8").strip()
+            except UnicodeDecodeError:
+                line = None
+            if line is None or _CONTROL.search(line):
+                stats.binary_lines += 1
+                stats.first_binary = stats.first_binary or f"{path}:{number}"
+                continue
+            if line:
+                stats.texts += 1
+                yield line
 
 
 def count_pieces(tokenizer, texts: Iterable[str], batch_size: int = 2000) -> tuple[np.ndarray, int]:
@@ -69,7 +96,7 @@ def unigram_vocab(tokenizer_json: dict) -> list[list]:
     model = tokenizer_json.get("model", {})
     if model.get("type") != "Unigram":
         raise VocabTrimError(f"tokenizer model is {model.get('type')!r}; only SentencePiece Unigram vocabularies "
-                             "can be trimmed")
+                             "can be trimmed (a WordPiece or BPE vocabulary is used as it is)")
     return model["vocab"]
 
 
@@ -158,28 +185,72 @@ def _remap_config_ids(config, new_id: dict[int, int]) -> None:
             setattr(config, key, new_id[old])
 
 
-def trim_folder(model_dir: str | Path, texts: Iterable[str], output_dir: str | Path, *, min_count: int = 1,
-                heldout: Iterable[str] = ()) -> dict:
-    """Trim the model + fast tokenizer in `model_dir` to the pieces used by `texts`; write them to `output_dir`.
+@dataclass
+class ModelFolder:
+    """A model folder that `check_model_folder` accepted, with what the checks read."""
 
-    Returns a report: kept pieces, parameters and sizes before/after, the padding rows of the embedding matrix
-    that no tokenizer id reaches, and the share of `heldout` texts whose segmentation is unchanged.
-    """
-    from transformers import AutoConfig, AutoTokenizer, PreTrainedTokenizerFast
+    path: Path
+    tokenizer: Any
+    tokenizer_json: dict
+    config: Any
 
-    model_dir, output_dir = Path(model_dir), Path(output_dir)
+
+def check_model_folder(model_dir: str | Path) -> ModelFolder:
+    """Every check on the model folder, before any work: a fast SentencePiece-Unigram tokenizer.json, a config
+    whose embedding matrix has at least a row per token, and weights. Raises `VocabTrimError` (one line)."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    model_dir = Path(model_dir)
     tokenizer_file = model_dir / "tokenizer.json"
     if not tokenizer_file.is_file():
         raise VocabTrimError(f"{model_dir}: no tokenizer.json (a fast SentencePiece-Unigram tokenizer is needed)")
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    tokenizer_json = json.loads(tokenizer_file.read_text(encoding="utf-8"))
-    n_pieces = len(unigram_vocab(tokenizer_json))
+    try:
+        tokenizer_json = json.loads(tokenizer_file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise VocabTrimError(f"{tokenizer_file}: not a tokenizer.json ({exc})") from None
+    try:
+        unigram_vocab(tokenizer_json)
+    except VocabTrimError as exc:
+        raise VocabTrimError(f"{model_dir}: {exc}") from None
+    has_weights = any((model_dir / name).is_file() for name in WEIGHT_FILES)
+    if not (model_dir / "config.json").is_file():
+        what = "a tokenizer-only folder (no config.json, no weights)" if not has_weights else "no config.json"
+        raise VocabTrimError(f"{model_dir}: {what}: vocab trim needs the model folder whose embedding rows it trims")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        config = AutoConfig.from_pretrained(model_dir)
+    except (OSError, ValueError, KeyError) as exc:
+        first = (str(exc).splitlines() or [""])[0]
+        raise VocabTrimError(f"{model_dir}: cannot load the tokenizer or config ({type(exc).__name__}: "
+                             f"{first})") from None
     n_ids = len(tokenizer)  # the Unigram pieces and any added token outside them
-    config = AutoConfig.from_pretrained(model_dir)
     if config.vocab_size < n_ids:
         raise VocabTrimError(f"{model_dir}: the tokenizer has {n_ids} tokens but the model only "
                              f"{config.vocab_size} embedding rows: they do not belong together")
-    padding_rows = config.vocab_size - n_ids  # rows no id reaches (e5: 35); dropped with the unused pieces
+    if not has_weights:
+        raise VocabTrimError(f"{model_dir}: no weights ({' or '.join(WEIGHT_FILES[::2])}): a tokenizer-only folder "
+                             "has no embedding rows to trim")
+    return ModelFolder(model_dir, tokenizer, tokenizer_json, config)
+
+
+def trim_folder(model_dir: str | Path, texts: Iterable[str], output_dir: str | Path, *, min_count: int = 1,
+                heldout: Iterable[str] = (), checked: ModelFolder | None = None,
+                text_stats: TextStats | None = None) -> dict:
+    """Trim the model + fast tokenizer in `model_dir` to the pieces used by `texts`; write them to `output_dir`.
+
+    Returns a report: kept pieces, parameters and sizes before/after, the padding rows of the embedding matrix
+    that no tokenizer id reaches, and the share of `heldout` texts whose segmentation is unchanged. `checked`:
+    the result of `check_model_folder(model_dir)` when the caller has it already; `text_stats`: the counts of
+    `iter_text_lines` that produced `texts`, reported (binary lines skipped).
+    """
+    from transformers import PreTrainedTokenizerFast
+
+    output_dir = Path(output_dir)
+    checked = checked or check_model_folder(model_dir)
+    model_dir, tokenizer, tokenizer_json, config = checked.path, checked.tokenizer, checked.tokenizer_json, \
+        checked.config
+    n_pieces = len(unigram_vocab(tokenizer_json))
+    padding_rows = config.vocab_size - len(tokenizer)  # rows no id reaches (e5: 35); dropped with the unused pieces
 
     counts, n_texts = count_pieces(tokenizer, texts)
     if n_texts == 0:
@@ -206,6 +277,7 @@ def trim_folder(model_dir: str | Path, texts: Iterable[str], output_dir: str | P
     report = {
         "source": str(model_dir),
         "texts_counted": n_texts,
+        **({} if text_stats is None else {"binary_lines_skipped": text_stats.binary_lines}),
         "min_count": min_count,
         "pieces_before": n_pieces,
         "embedding_rows_before": int(config.vocab_size),
@@ -294,17 +366,22 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--model {args.model}: no such folder")
     inputs = [("--model", args.model)] + [("--texts", t) for t in args.texts] + [("--heldout", t) for t in args.heldout]
     try:
-        out = check_output_dir(args.output_dir, args.overwrite, inputs=inputs)
+        check_output_dir(args.output_dir, args.overwrite, inputs=inputs)
     except OutputDirError as err:
         parser.error(str(err))
-    if args.overwrite:
-        clear_output_dir(out)
     try:
-        report = trim_folder(args.model, iter_text_lines(args.texts), out, min_count=args.min_count,
-                             heldout=iter_text_lines(args.heldout))
-    except VocabTrimError as err:
-        print(f"error: {err}", file=sys.stderr)
+        checked = check_model_folder(args.model)  # every check before the output folder is touched
+        stats = TextStats()
+        # built in a sibling folder that replaces --output-dir only once complete: a failure keeps the old one
+        with staged_output(args.output_dir, args.overwrite, inputs=inputs) as staging:
+            report = trim_folder(args.model, iter_text_lines(args.texts, stats), staging, min_count=args.min_count,
+                                 heldout=iter_text_lines(args.heldout), checked=checked, text_stats=stats)
+    except (VocabTrimError, OutputDirError, SourceError) as err:
+        print(f"distilkobert vocab trim: error: {err}", file=sys.stderr)
         return 2
+    if stats.binary_lines:
+        print(f"note: {stats.binary_lines:,} binary lines (not UTF-8 text, or with control characters) skipped, "
+              f"the first at {stats.first_binary}", file=sys.stderr)
     print(json.dumps(report, indent=2))
     return 0
 

@@ -201,7 +201,7 @@ def test_errors_are_clear(sources, tmp_path: Path, capsys) -> None:
     bad_gz = tmp_path / "bad.gz"
     bad_gz.write_bytes(gzip.compress("한 줄\n".encode() * 1000)[:-30])
     assert corpus_main([str(bad_gz), "--output-dir", out]) == 1
-    assert f"{bad_gz}: read error" in capsys.readouterr().err
+    assert f"{bad_gz}:1: truncated or corrupt gzip data" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         corpus_main([str(sources["a"]), "--output-dir", out, "--validation-size", "1", "--validation-fraction", "0.1"])
 

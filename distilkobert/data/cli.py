@@ -22,6 +22,7 @@ from distilkobert.data.nsmc import (
     NsmcBuildResult,
     NsmcFormatError,
     build_nsmc,
+    same_source,
 )
 from distilkobert.data.output import OutputDirError, command_line, prepare_hub, report_and_publish
 from distilkobert.data.sources import SourceError, is_hub_dataset_spec
@@ -104,6 +105,10 @@ def nsmc_main(argv: Sequence[str] | None = None) -> int:
     check_publish_arguments(parser, args)
     if args.validation_size < 0:
         parser.error("--validation-size must be >= 0")
+    if same_source(args.train_file, args.test_file):
+        print(f"error: --test-file {args.test_file}: is the --train-file; the test split must be other reviews",
+              file=sys.stderr)
+        return 2
     if args.push_to_hub and not prepare_hub(args.push_to_hub, args.version):
         return 1
     if args.train_file is not None and args.test_file is None:

@@ -43,7 +43,7 @@ from distilkobert.data.cleaning import clean_text, pack_sentences
 from distilkobert.data.dedup import HashSet64
 from distilkobert.data.output import check_output_dir, staged_output
 from distilkobert.data.parquet import SplitWriter, arrow_schema
-from distilkobert.data.sources import is_hub_dataset_spec, open_binary
+from distilkobert.data.sources import SourceError, is_hub_dataset_spec, iter_lines, open_binary
 
 FEATURES: dict[str, Any] = {"text": {"dtype": "string", "_type": "Value"}}
 JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
@@ -180,13 +180,12 @@ RawItem = tuple[int, "str | None", str, str]
 
 
 def _iter_lines(spec: SourceSpec) -> Iterator[tuple[int, bytes]]:
-    line_no = 0
+    """(line number, line) of a text source: LF, CRLF or CR endings; a truncated gzip names the file and line."""
     try:
         with open_binary(spec.location) as handle:
-            for line_no, raw in enumerate(handle, 1):
-                yield line_no, raw.rstrip(b"\r\n")
-    except (OSError, EOFError) as exc:  # corrupt or truncated gzip, read error
-        raise CorpusError(f"{spec.name}: read error after line {line_no}: {exc}") from None
+            yield from iter_lines(handle, spec.name)
+    except SourceError as exc:  # corrupt or truncated gzip, read error
+        raise CorpusError(str(exc)) from None
 
 
 def _decode(raw: bytes) -> tuple[str | None, str]:

@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 from distilkobert.data.cards import render_nsmc_card
 from distilkobert.data.output import check_output_dir, staged_output
 from distilkobert.data.parquet import arrow_schema
-from distilkobert.data.sources import SourceError, open_binary, sha256_of
+from distilkobert.data.sources import SourceError, is_url, iter_lines, open_binary, sha256_of
 
 OFFICIAL_BASE_URL = "https://raw.githubusercontent.com/e9t/nsmc/master/"
 OFFICIAL_TRAIN_URL = OFFICIAL_BASE_URL + "ratings_train.txt"
@@ -140,11 +140,7 @@ def parse_nsmc_file(
     line_no = 0
     try:
         with handle:
-            for line_no, raw in enumerate(handle, 1):
-                if raw.endswith(b"\n"):
-                    raw = raw[:-1]
-                    if raw.endswith(b"\r"):
-                        raw = raw[:-1]
+            for line_no, raw in iter_lines(handle, name):  # LF, CRLF or CR (old Mac) line endings
                 if line_no == 1:
                     header = raw.decode("utf-8", errors="replace").lstrip("\ufeff")
                     if header != HEADER:
@@ -261,6 +257,15 @@ class NsmcBuildResult:
         return data
 
 
+def same_source(a: str | os.PathLike | None, b: str | os.PathLike | None) -> bool:
+    """Do `a` and `b` name the same input: the same URL, or the same local file under any name (symlink, ..)?"""
+    if a is None or b is None:
+        return False
+    if is_url(a) or is_url(b):
+        return str(a) == str(b)
+    return Path(a).exists() and Path(b).exists() and os.path.samefile(a, b)
+
+
 def load_nsmc_splits(
     train_file: str | os.PathLike | None = None,
     test_file: str | os.PathLike | None = None,
@@ -279,6 +284,8 @@ def load_nsmc_splits(
         train_file = OFFICIAL_TRAIN_URL
         if test_file is None:
             test_source = OFFICIAL_TEST_URL
+    if same_source(train_file, test_source):
+        raise ValueError(f"--test-file {test_source}: is the --train-file; the test split must be other reviews")
     seen: dict[str, str] = {}
     train_rows, train_stats = parse_nsmc_file(
         train_file, on_bad_rows=on_bad_rows, seen_ids=seen,
@@ -292,6 +299,9 @@ def load_nsmc_splits(
         test_rows, test_stats = parse_nsmc_file(
             test_source, on_bad_rows=on_bad_rows, seen_ids=seen,
             url_hint="No network? Download ratings_test.txt and pass --test-file PATH.")
+        if not test_rows:
+            raise ValueError(f"--test-file {test_source}: no test row left ({test_stats.rows_read} read, "
+                             f"{len(test_stats.skipped)} skipped); the test split would be empty")
         splits["test"] = test_rows
         stats.append(test_stats)
     return splits, stats

@@ -12,10 +12,15 @@ import os
 import re
 import urllib.error
 import urllib.request
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 GZIP_MAGIC = b"\x1f\x8b"
+BOM = b"\xef\xbb\xbf"
+_EOL = re.compile(rb"\r\n|\r|\n")
+_BLOCK = 1 << 16
 _HUB_DATASET_SPEC = re.compile(r"[^:\s]+(?::[^:\s]+)?:[^:\s]+:[^:\s]+")
 
 
@@ -63,6 +68,45 @@ def open_binary(location: str | os.PathLike, *, url_hint: str = "", timeout: flo
         return _maybe_gunzip(open(path, "rb"))
     except OSError as exc:
         raise SourceError(f"{path}: cannot open ({exc.strerror or exc})") from None
+
+
+def iter_lines(handle: BinaryIO, source: str | os.PathLike) -> Iterator[tuple[int, bytes]]:
+    """(line number, line without its ending) for every line of a binary stream, streamed in blocks.
+
+    Lines end with "\\n", "\\r\\n" or a lone "\\r" (old Mac files), so a CR-only file is many rows, not one; a
+    UTF-8 byte order mark on line 1 is dropped. A truncated or corrupt gzip stream (or a read error) raises
+    `SourceError` naming `source` and the line the reading had reached.
+    """
+    carry, number = b"", 0
+    while True:
+        try:
+            block = handle.read(_BLOCK)
+        except (EOFError, OSError, zlib.error) as exc:
+            what = "truncated or corrupt gzip data" if isinstance(exc, (EOFError, gzip.BadGzipFile, zlib.error)) \
+                else f"read error ({exc})"
+            raise SourceError(f"{source}:{number + 1}: {what}; {number:,} complete lines were read before it") \
+                from None
+        if not block:
+            break
+        data = carry + block
+        tail = b""
+        if data.endswith(b"\r"):  # maybe the first half of a CR LF split between two blocks
+            data, tail = data[:-1], b"\r"
+        parts = _EOL.split(data)
+        carry = parts.pop() + tail
+        for raw in parts:
+            number += 1
+            yield number, (raw[3:] if number == 1 and raw.startswith(BOM) else raw)
+    if carry:
+        raw = carry[:-1] if carry.endswith(b"\r") else carry
+        number += 1
+        yield number, (raw[3:] if number == 1 and raw.startswith(BOM) else raw)
+
+
+def read_lines(location: str | os.PathLike, *, url_hint: str = "") -> Iterator[tuple[int, bytes]]:
+    """`iter_lines` of a local path or URL opened with `open_binary` (gzip detected by content)."""
+    with open_binary(location, url_hint=url_hint) as handle:
+        yield from iter_lines(handle, location)
 
 
 def sha256_of(location: str | os.PathLike) -> str | None:

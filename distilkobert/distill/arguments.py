@@ -261,6 +261,16 @@ def check_combination(model_args: DistillationModelArguments, distill_args: Dist
             raise ValueError("--push_to_hub needs --hub_model_id ORG/NAME")
         if not distill_args.version:
             raise ValueError("--push_to_hub needs --version TAG")
+    for name in ("gradient_accumulation_steps", "per_device_train_batch_size", "per_device_eval_batch_size"):
+        if getattr(training_args, name) < 1:
+            raise ValueError(f"--{name} must be >= 1 (got {getattr(training_args, name)})")
+    if distill_args.global_batch_size is not None and distill_args.global_batch_size < 1:
+        raise ValueError(f"--global_batch_size must be >= 1 (got {distill_args.global_batch_size})")
+    if training_args.max_steps == 0 or training_args.max_steps < -1:
+        raise ValueError(f"--max_steps must be > 0, or -1 to train --num_train_epochs (got {training_args.max_steps})")
+    if training_args.max_steps == -1 and not 0 < training_args.num_train_epochs < float("inf"):
+        raise ValueError(f"--num_train_epochs must be > 0 (got {training_args.num_train_epochs}): nothing would be "
+                         "trained")
     if distill_args.overwrite and resume_requested(training_args.resume_from_checkpoint):
         raise ValueError("--overwrite with --resume_from_checkpoint: overwriting would delete the checkpoints the "
                          "run resumes from; give one of them")

@@ -36,8 +36,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from distilkobert.data.output import OutputDirError, check_output_dir, clear_output_dir
-from distilkobert.data.sources import open_binary
+from distilkobert.data.sources import SourceError, read_lines
 from distilkobert.distill.data import pack_batch
+from distilkobert.hub.endpoint import ModelReferenceError, resolve_model_reference
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -123,13 +124,15 @@ def read_documents(files: Sequence[InputFile], text_column: str, counts: dict[st
                 for text in batch.column(0).to_pylist():
                     yield text or ""
         else:
-            with open_binary(f.path) as stream:
-                for raw in stream:
+            try:
+                for _, raw in read_lines(f.path):  # LF, CRLF or CR line endings
                     try:
-                        yield raw.decode("utf-8").rstrip("\r\n")
+                        yield raw.decode("utf-8")
                     except UnicodeDecodeError:
                         counts["invalid_utf8"] += 1
                         yield ""  # kept as an empty document: counted twice is better than silently renumbered
+            except SourceError as exc:  # a truncated .gz: file and line
+                raise PrepareError(str(exc)) from None
         _check_unchanged(f)
 
 
@@ -138,10 +141,24 @@ _TOKENIZERS: dict[str, object] = {}
 
 
 def _tokenizer(name: str):
+    """The tokenizer of `--tokenizer` (loaded once per process); anything that is not one is a `PrepareError`."""
     if name not in _TOKENIZERS:
         from transformers import AutoTokenizer
 
-        _TOKENIZERS[name] = AutoTokenizer.from_pretrained(name)
+        try:
+            resolve_model_reference(name, "--tokenizer")
+            tokenizer = AutoTokenizer.from_pretrained(name)
+        except ModelReferenceError as exc:
+            raise PrepareError(str(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - whatever the library says, one line naming the argument
+            first = (str(exc).strip().splitlines() or [""])[0]
+            raise PrepareError(f"--tokenizer {name}: not a tokenizer folder or Hub id that AutoTokenizer can load "
+                               f"({type(exc).__name__}: {first[:200]})") from None
+        missing = [t for t in ("cls_token_id", "sep_token_id") if getattr(tokenizer, t, None) is None]
+        if missing:
+            raise PrepareError(f"--tokenizer {name}: the tokenizer has no {' / '.join(missing)} (needed to pack "
+                               "sequences)")
+        _TOKENIZERS[name] = tokenizer
     return _TOKENIZERS[name]
 
 

@@ -191,7 +191,8 @@ def check_before_loading(model_args, data_args, distill_args, training_args) -> 
     for attr in ("pad_token_id", "mask_token_id", "cls_token_id", "sep_token_id"):
         if getattr(tokenizer, attr) is None:
             raise ValueError(f"{tok_flag} {tok_src}: the tokenizer's {attr} is not defined")
-    if teacher_config is not None and len(tokenizer) != teacher_config.vocab_size:
+    # more embedding rows than tokens is fine: padding rows no id reaches (multilingual-e5 has 35)
+    if teacher_config is not None and len(tokenizer) > teacher_config.vocab_size:
         raise ValueError(f"{tok_flag} {tok_src}: the tokenizer has {len(tokenizer)} tokens but the teacher's "
                          f"vocab_size is {teacher_config.vocab_size}; use the teacher's tokenizer")
 

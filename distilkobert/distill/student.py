@@ -131,7 +131,8 @@ def build_student(tokenizer, *, model_type: str = "distilbert", teacher: Teacher
                   layers: list[int] | None = None, config_overrides: dict[str, Any] | None = None) -> nn.Module:
     """Build the student: from `teacher` (layers copied) or, without teacher, from `config_overrides` alone.
 
-    Vocabulary size is the tokenizer's, pad_token_id is the tokenizer's (1 for KoBERT).
+    Vocabulary size is the tokenizer's (from a teacher: the teacher's, which may add padding rows no token id
+    reaches), pad_token_id is the tokenizer's (1 for KoBERT).
     """
     overrides = dict(config_overrides or {})
     vocab_size = len(tokenizer)
@@ -145,9 +146,12 @@ def build_student(tokenizer, *, model_type: str = "distilbert", teacher: Teacher
 
     layers = list(layers or [])
     tconf = teacher.model.config
-    if tconf.vocab_size != vocab_size:
+    if tconf.vocab_size < vocab_size:
         raise ValueError(f"tokenizer has {vocab_size} tokens but teacher {teacher.name_or_path} has vocab_size "
                          f"{tconf.vocab_size}: use the teacher's tokenizer")
+    # extra teacher rows are padding no id reaches (multilingual-e5: 35): the student keeps them, so that its
+    # embeddings and MLM logits have the teacher's shape
+    vocab_size = tconf.vocab_size
     bad = [i for i in layers if not 0 <= i < tconf.num_hidden_layers]
     if bad:
         raise ValueError(f"--student_layers {bad} out of range: teacher has {tconf.num_hidden_layers} layers")

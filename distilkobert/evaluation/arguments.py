@@ -171,6 +171,7 @@ class NsmcTrainingArguments(TrainingArguments):
                                  f"best validation accuracy; leave it at {value}")
         if not 0 <= self.warmup_ratio < 1:
             raise ValueError(f"--warmup_ratio must be in [0, 1) (got {self.warmup_ratio})")
+        self._check_training_amount()
         if self.torch_threads < 0:
             raise ValueError(f"--torch_threads must be >= 0 (got {self.torch_threads})")
         self.eval_steps = self.eval_steps or None
@@ -179,6 +180,26 @@ class NsmcTrainingArguments(TrainingArguments):
         self.warmup_steps = self.warmup_ratio  # transformers 5: a float < 1 is a ratio of the total steps
         self.use_cpu = self.resolved_device == "cpu"
         super().__post_init__()
+
+    def _check_training_amount(self) -> None:
+        """Refuse settings under which nothing (or nonsense) would be trained: the untrained model would be
+        reported as fine-tuned."""
+        if self.compare:
+            return
+        if self.max_steps == 0 or self.max_steps < -1:
+            raise ValueError(f"--max_steps must be > 0, or -1 to train --num_train_epochs (got {self.max_steps})")
+        if self.max_steps == -1 and not (0 < self.num_train_epochs < float("inf")):
+            raise ValueError(f"--num_train_epochs must be > 0 (got {self.num_train_epochs}): nothing would be "
+                             "fine-tuned")
+        if not 0 < self.learning_rate < float("inf"):
+            raise ValueError(f"--learning_rate must be > 0 (got {self.learning_rate}): nothing would be fine-tuned")
+        for name in ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name} must be >= 1 (got {getattr(self, name)})")
+        for name in ("eval_steps", "logging_steps", "weight_decay"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"--{name} must be >= 0 (got {value})")
 
     @property
     def resolved_device(self) -> str:

@@ -104,6 +104,16 @@ def default_max_length(tokenizer, config: Mapping[str, Any]) -> int:
     return min(limits) if limits else 512
 
 
+def checked_max_length(max_length: int | None, tokenizer, config: Mapping[str, Any]) -> int:
+    """``--max-length`` when given (refused above the model's position embeddings), else the default limit."""
+    if max_length is None:
+        return default_max_length(tokenizer, config)
+    positions = config.get("max_position_embeddings")
+    if isinstance(positions, int) and 0 < positions < max_length:
+        raise ServingError(f"--max-length {max_length}: above the model's max_position_embeddings ({positions})")
+    return max_length
+
+
 def encode(tokenizer, texts: Sequence[str], max_length: int) -> Encoded:
     """Tokenise a batch, padded to its longest text, cut at ``max_length`` tokens (cut texts are counted)."""
     enc = tokenizer(list(texts), truncation=True, max_length=max_length, padding=True, return_tensors="np")
@@ -141,7 +151,7 @@ class TorchClassifier:
         self.tokenizer = tokenizer
         self.config = dict(config)
         self.id2label = id2label_of(config)
-        self.max_length = max_length or default_max_length(tokenizer, config)
+        self.max_length = checked_max_length(max_length, tokenizer, config)
         self.device = device
         self.folder = folder
         self.truncated = 0
@@ -154,6 +164,7 @@ class TorchClassifier:
                                                                     "*.model", "*.py"])
         config = check_classifier_folder(folder)
         tokenizer = load_tokenizer(folder)
+        checked_max_length(max_length, tokenizer, config)  # before the weights are loaded
         try:
             net, info = AutoModelForSequenceClassification.from_pretrained(str(folder), output_loading_info=True)
         except Exception as exc:

@@ -69,9 +69,10 @@ def predict_main(argv: Sequence[str] | None = None) -> int:
     _prepare_hub(args.model)
     from .errors import ServingError
     from .inputs import read_records
-    from .predict import format_summary, run_predict
+    from .predict import check_output_file, format_summary, run_predict
 
     try:
+        check_output_file(args.output, args.input)  # never over the input, and a bad path before any work
         records = read_records(args.input, args.input_format, text_field=args.text_field, id_field=args.id_field)
         first = next(records, None)  # input problems are reported before the model is loaded
         if first is None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from distilkobert.data.nsmc import QuotingError, unquote_document
-from distilkobert.data.sources import SourceError, open_binary
+from distilkobert.data.sources import SourceError, iter_lines, open_binary
 
 from .errors import ServingError
 
@@ -55,18 +55,6 @@ def _open(path: Path) -> BinaryIO:
         raise ServingError(f"--input {exc}") from None
 
 
-def _lines(handle: BinaryIO) -> Iterator[tuple[int, bytes]]:
-    """(line number, line without its line ending) for every line of a binary stream."""
-    for number, raw in enumerate(handle, 1):
-        if raw.endswith(b"\n"):
-            raw = raw[:-1]
-            if raw.endswith(b"\r"):
-                raw = raw[:-1]
-        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):  # UTF-8 byte order mark
-            raw = raw[3:]
-        yield number, raw
-
-
 def _decode(raw: bytes) -> tuple[str | None, str | None]:
     try:
         return raw.decode("utf-8"), None
@@ -95,22 +83,30 @@ def detect_format(path: str | os.PathLike, requested: str = "auto") -> str:
                            f"{'|'.join(FORMATS)}")
     if fmt == "text":
         with _open(path) as handle:
-            first = handle.readline().rstrip(b"\r\n").lstrip(b"\xef\xbb\xbf")
+            first = next(_lines(handle, path), (1, b""))[1]
         if tuple(first.split(b"\t")) == tuple(h.encode() for h in NSMC_HEADER):
             return "tsv"
     return fmt
 
 
+def _lines(handle: BinaryIO, path: Path) -> Iterator[tuple[int, bytes]]:
+    """(line number, line) of the input (LF, CRLF or CR endings); a truncated .gz is a `ServingError`."""
+    try:
+        yield from iter_lines(handle, path)
+    except SourceError as exc:
+        raise ServingError(f"--input {exc}") from None
+
+
 def read_text(path: Path) -> Iterator[Record]:
     with _open(path) as handle:
-        for line, raw in _lines(handle):
+        for line, raw in _lines(handle, path):
             text, error = _decode(raw)
             yield Record(line, None, error=error) if text is None else _text_record(line, text)
 
 
 def read_tsv(path: Path) -> Iterator[Record]:
     with _open(path) as handle:
-        lines = _lines(handle)
+        lines = _lines(handle, path)
         first = next(lines, None)
         if first is None:
             return
@@ -147,7 +143,7 @@ def read_tsv(path: Path) -> Iterator[Record]:
 def read_jsonl(path: Path, text_field: str = "text", id_field: str = "id", label_field: str = "label"
                ) -> Iterator[Record]:
     with _open(path) as handle:
-        for line, raw in _lines(handle):
+        for line, raw in _lines(handle, path):
             text, error = _decode(raw)
             if text is None:
                 yield Record(line, None, error=error)
@@ -157,11 +153,14 @@ def read_jsonl(path: Path, text_field: str = "text", id_field: str = "id", label
                 continue
             try:
                 obj = json.loads(text)
+                error = f"expected a JSON object, found {type(obj).__name__}"
             except json.JSONDecodeError as exc:
-                yield Record(line, None, error=f"invalid JSON at column {exc.colno}: {exc.msg}")
-                continue
+                obj, error = None, f"invalid JSON at column {exc.colno}: {exc.msg}"
             if not isinstance(obj, dict):
-                yield Record(line, None, error=f"expected a JSON object, found {type(obj).__name__}")
+                if line == 1:  # not one bad row: the file is not JSON lines at all
+                    raise ServingError(f"{path}:1: not JSON lines ({error}; found {text[:60]!r}); give the format "
+                                       "with --input-format")
+                yield Record(line, None, error=error)
                 continue
             if text_field not in obj:
                 raise ServingError(f"{path}:{line}: no field {text_field!r} (fields: {', '.join(map(str, obj))}); "

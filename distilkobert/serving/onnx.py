@@ -14,7 +14,7 @@ import numpy as np
 import onnxruntime as ort
 
 from .classifier import (
-    default_max_length,
+    checked_max_length,
     encode,
     id2label_of,
     load_tokenizer,
@@ -56,7 +56,7 @@ class OnnxClassifier:
         self.tokenizer = tokenizer
         self.config = config
         self.id2label = id2label_of(config)
-        self.max_length = max_length or default_max_length(tokenizer, config)
+        self.max_length = checked_max_length(max_length, tokenizer, config)
         self.folder = folder
         self.file = file
         self.truncated = 0

@@ -12,6 +12,7 @@ import itertools
 import json
 import os
 import sys
+import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -63,11 +64,46 @@ def _batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
         yield batch
 
 
-def _gold_name(gold: Any, id2label: dict[int, str]) -> Any:
-    """The input's label as a label name when it is a class index (NSMC's 0 / 1), else as given."""
-    if isinstance(gold, int) and not isinstance(gold, bool) and gold in id2label:
-        return id2label[gold]
-    return gold
+_BOOLEANS = {"true": 1, "false": 0}
+
+
+def gold_label(gold: Any, id2label: dict[int, str]) -> str | None:
+    """The input's label as one of the model's label names, or None when it is not one.
+
+    Class indices in any spelling (0 / 1, "0" / "1", 0.0 / 1.0, "1.0", true / false) map through ``id2label``;
+    a label name matches case-insensitively ("Positive" is "positive").
+    """
+    if isinstance(gold, bool):
+        gold = int(gold)
+    if isinstance(gold, float) and gold.is_integer():
+        gold = int(gold)
+    if isinstance(gold, str):
+        text = gold.strip()
+        names = {name.lower(): name for name in id2label.values()}
+        if text.lower() in names:
+            return names[text.lower()]
+        if text.lower() in _BOOLEANS:
+            gold = _BOOLEANS[text.lower()]
+        else:
+            try:
+                number = float(text)
+            except ValueError:
+                return None
+            if not number.is_integer():
+                return None
+            gold = int(number)
+    if isinstance(gold, int):
+        return id2label.get(gold)
+    return None
+
+
+def _gold_name(record: Record, id2label: dict[int, str], source: str) -> str:
+    name = gold_label(record.gold, id2label)
+    if name is None:
+        known = ", ".join(f"{i} / {n}" for i, n in sorted(id2label.items()))
+        raise ServingError(f"{source}:{record.line}: label {record.gold!r} is not one of the model's labels ({known}; "
+                           "true / false and 0.0 / 1.0 work too)")
+    return name
 
 
 def predict_records(classifier: Classifier, records: Iterable[Record], *, batch_size: int = 32,
@@ -99,27 +135,55 @@ def predict_records(classifier: Classifier, records: Iterable[Record], *, batch_
                         print(f"{source}:{record.line}: {record.error} (kept in the output with label null)",
                               file=warn)
             if record.gold is not None:
-                gold = _gold_name(record.gold, classifier.id2label)
-                row["gold"] = gold
-                if record.ok:
+                if record.ok:  # an unknown label is an error; on an unreadable row it is kept as it was
+                    row["gold"] = _gold_name(record, classifier.id2label, source)
                     summary.gold_rows += 1
-                    summary.gold_correct += gold == row["label"]
+                    summary.gold_correct += row["gold"] == row["label"]
+                else:
+                    row["gold"] = gold_label(record.gold, classifier.id2label) or record.gold
             yield row
         summary.truncated = classifier.truncated - truncated_before
+
+
+def check_output_file(output: str | os.PathLike, source: str | os.PathLike) -> None:
+    """Refuse, before any work, an ``--output`` that cannot be written or would replace the input.
+
+    A folder, a path whose folder does not exist, and the input file itself (also under another name, through
+    a symlink or a hard link) raise :class:`ServingError` naming ``--output``. "-" (stdout) is always fine.
+    """
+    if str(output) == "-":
+        return
+    out = Path(output)
+    if out.is_dir():
+        raise ServingError(f"--output {output}: is a folder; give the path of a .jsonl file to write")
+    parent = out.parent
+    if not parent.is_dir():
+        raise ServingError(f"--output {output}: the folder {parent} does not exist")
+    if out.exists() and Path(source).exists() and os.path.samefile(out, source):
+        raise ServingError(f"--output {output}: is the --input file {source}; write the predictions to another file")
+    if not os.access(parent, os.W_OK):
+        raise ServingError(f"--output {output}: the folder {parent} is not writable")
 
 
 def run_predict(classifier: Classifier, records: Iterable[Record], output: str | os.PathLike, *,
                 batch_size: int = 32, progress: bool = True, source: str = "input") -> PredictSummary:
     """Write the predictions of ``records`` to ``output`` (jsonl; "-" = stdout) and return the summary.
 
-    The file is written under a temporary name and renamed at the end, so a failed run leaves no output
-    that looks complete. An input without a single row is an error.
+    The file is written under a temporary name next to it and renamed at the end, so a failed run leaves no
+    output that looks complete (and the previous file, if any, as it was). An input without a single row is an
+    error.
     """
+    check_output_file(output, source)
     summary = PredictSummary()
     to_stdout = str(output) == "-"
     out_path = Path(output)
-    tmp_path = out_path.with_name(out_path.name + ".partial")
-    handle: TextIO = sys.stdout if to_stdout else open(tmp_path, "w", encoding="utf-8")
+    handle: TextIO
+    if to_stdout:
+        handle, tmp_path = sys.stdout, out_path
+    else:
+        fd, name = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".partial", dir=out_path.parent)
+        os.chmod(name, 0o644)  # mkstemp creates 0600; the predictions are an ordinary file
+        handle, tmp_path = open(fd, "w", encoding="utf-8"), Path(name)
     try:
         rows = predict_records(classifier, records, batch_size=batch_size, summary=summary, source=source)
         with tqdm(rows, desc="predict", unit=" rows", file=sys.stderr, disable=not progress, mininterval=1.0) as bar:

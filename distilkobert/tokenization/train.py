@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import gzip
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from distilkobert.data.sources import SourceError, read_lines
 
 from .converter import SPECIAL_TOKENS, digit_comma_piece
 from .errors import MissingFileError, TokenizerFileError
@@ -36,13 +37,19 @@ KOBERT_TRAINER_SETTINGS: dict[str, Any] = {
 
 
 def _lines(paths: Iterable[Path]) -> Iterable[str]:
+    """The non-blank lines of text files (plain or gzip; LF, CRLF or CR endings), stripped; a line that is not
+    UTF-8 or a truncated gzip is a `TokenizerFileError` naming the file and line."""
     for path in paths:
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt", encoding="utf-8", errors="strict") as f:
-            for line in f:
-                line = line.strip()
+        try:
+            for number, raw in read_lines(path):
+                try:
+                    line = raw.decode("utf-8").strip()
+                except UnicodeDecodeError as exc:
+                    raise TokenizerFileError(f"{path}:{number}: not UTF-8 text (byte {exc.start})") from None
                 if line:
                     yield line
+        except SourceError as exc:
+            raise TokenizerFileError(str(exc)) from None
 
 
 def write_kobert_vocab(model_path: str | Path, vocab_path: str | Path) -> int:
@@ -85,13 +92,10 @@ def train_vocabulary(
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp) / "corpus.txt"
         n = 0
-        try:
-            with corpus.open("w", encoding="utf-8") as out:
-                for line in _lines(paths):
-                    out.write(line + "\n")
-                    n += 1
-        except UnicodeDecodeError as exc:
-            raise TokenizerFileError(f"input is not UTF-8 text: {exc}") from None
+        with corpus.open("w", encoding="utf-8") as out:
+            for line in _lines(paths):
+                out.write(line + "\n")
+                n += 1
         if n == 0:
             raise TokenizerFileError(f"inputs {[str(p) for p in paths]} contain no text lines")
         settings = dict(KOBERT_TRAINER_SETTINGS)
