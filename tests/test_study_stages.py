@@ -86,7 +86,8 @@ def test_a_killed_run_continues_from_its_checkpoint_to_the_uninterrupted_result(
     assert resumed["steps"] == whole["steps"] == 16
     assert resumed["test_accuracy"] == whole["test_accuracy"]
     assert resumed["best_checkpoint_step"] == whole["best_checkpoint_step"]
-    a, b = load_file(killed / "model" / "model.safetensors"), load_file(tmp_path / "whole" / "model" / "model.safetensors")
+    a = load_file(killed / "model" / "model.safetensors")
+    b = load_file(tmp_path / "whole" / "model" / "model.safetensors")
     assert max(float((a[k] - b[k]).abs().max()) for k in a) < 1e-5
     assert (np.load(killed / "test_predictions.npy") == np.load(tmp_path / "whole" / "test_predictions.npy")).all()
     # the time of the killed part counts: the resumed run reports more than its own part
