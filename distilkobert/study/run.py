@@ -8,6 +8,7 @@ half-way continues from its last checkpoint, so a stopped study resumes where it
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -109,6 +110,13 @@ def result_rows(cfg: StudyConfig, out: Path, trained: dict[str, Any]) -> tuple[d
     return rows, models, correct
 
 
+def compute_hours(seconds: dict[str, dict[str, float]]) -> float:
+    """Hours of the machine's cores the stages used: CPU seconds / cores. Unlike wall-clock seconds this does
+    not grow when other work shares the machine (the wall-clock seconds are reported beside it)."""
+    cores = min(torch.get_num_threads(), os.cpu_count() or 1)
+    return seconds["total"]["cpu_seconds"] / cores / 3600
+
+
 def write_report(cfg: StudyConfig, out: Path, trained: dict[str, Any], stage_times: dict[str, float]) -> dict:
     """The table, targets and picture: printed and written to results.json / results.md / results.png."""
     rows, models, correct = result_rows(cfg, out, trained)
@@ -119,7 +127,7 @@ def write_report(cfg: StudyConfig, out: Path, trained: dict[str, Any], stage_tim
     report = {
         "mode": cfg.mode, "teacher": teacher_name(cfg.teacher), "table": table,
         "targets": targets(correct, table, teacher, samples=cfg.bootstrap_samples,
-                           compute_hours=seconds["total"]["seconds"] / 3600, budget_hours=cfg.budget_hours),
+                           compute_hours=compute_hours(seconds), budget_hours=cfg.budget_hours),
         "splits": json.loads((out / "splits" / "stage.json").read_text())["result"],
         "trim": json.loads((trained["teacher_dir"] / "vocab_trim.json").read_text()) if cfg.trim_vocabulary else None,
         "labels": json.loads((out / "teacher-labels" / "stage.json").read_text())["result"],
