@@ -16,6 +16,7 @@ from distilkobert.data.sources import SourceError
 from distilkobert.study.cache import OUTPUT_MARKER
 from distilkobert.study.config import StudyConfig, StudyConfigError
 from distilkobert.study.data import load_nsmc_splits
+from distilkobert.vocab_trim import VocabTrimError, check_model_folder
 
 READ_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 
@@ -77,17 +78,11 @@ def check_teacher(cfg: StudyConfig) -> None:
     if not any((teacher / f).is_file() for f in READ_TOKENIZER_FILES):
         raise StudyConfigError(f"--teacher: {teacher} has no tokenizer (tokenizer.json / tokenizer_config.json)")
     if cfg.trim_vocabulary:
-        tokenizer = json.loads((teacher / "tokenizer.json").read_text(encoding="utf-8")) \
-            if (teacher / "tokenizer.json").is_file() else {}
-        kind = tokenizer.get("model", {}).get("type")
-        if kind != "Unigram":
-            raise StudyConfigError(f"trim_vocabulary: the teacher's tokenizer is {kind or 'not a fast tokenizer'}; "
-                                   "only a SentencePiece Unigram vocabulary can be trimmed (set trim_vocabulary: "
-                                   "false)")
-        vocab = len(tokenizer["model"]["vocab"])
-        if config.get("vocab_size", 0) < vocab:
-            raise StudyConfigError(f"--teacher: {teacher} has {config.get('vocab_size')} embedding rows for "
-                                   f"{vocab} tokenizer pieces: the tokenizer is not the model's")
+        try:  # the trim's own checks: a Unigram tokenizer.json, weights, an embedding row per piece
+            check_model_folder(teacher)
+        except VocabTrimError as err:
+            raise StudyConfigError(f"--teacher: {err} (only a SentencePiece Unigram vocabulary can be trimmed; set "
+                                   "trim_vocabulary: false for another teacher)") from None
 
 
 def check_unlabelled(cfg: StudyConfig) -> None:
