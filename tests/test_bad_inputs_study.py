@@ -59,7 +59,7 @@ CASES = [
     ("test file is binary", "", ["--test-file", "{binary}"], "binary.tsv:1: expected the header"),
     ("test file has only its header", "", ["--test-file", "{header_only}"], "no rows under its header"),
     ("test ids are training ids", "", ["--test-file", "{overlap}"], "overlap.tsv:2: duplicate id"),
-    ("truncated gzip", "", ["--nsmc-file", "{truncated}"], "truncated.tsv.gz: read error"),
+    ("truncated gzip", "", ["--nsmc-file", "{truncated}"], "truncated.tsv.gz:1: truncated or corrupt gzip data"),
     ("output folder is a file", "", ["--output-dir", "{a_file}"], "is a file, not a folder"),
     ("output folder holds other files", "", ["--output-dir", "{foreign}"], "exists and is not empty"),
     ("negative seed", "", ["--seeds", "-5"], "--seeds: [-5] must be >= 0"),
