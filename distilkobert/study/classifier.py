@@ -237,14 +237,15 @@ def _checkpoint_to_resume(output_dir: Path, run_key: str | None) -> str | None:
 
 
 @torch.no_grad()
-def test_predictions_in_order(model, test: Dataset, pad_token_id: int, batch_size: int = 256) -> np.ndarray:
-    """Predicted labels for `test` in its own order (computed in length-sorted batches, which pad least)."""
+def logits_in_order(model, encoded: list[list[int]], pad_token_id: int, *, batch_size: int,
+                    progress: str | None = None) -> np.ndarray:
+    """Logits for token-id lists, computed in length-sorted batches (which pad least), returned in input order."""
     model.eval()
-    encoded = test["input_ids"]
     order = np.argsort([len(e) for e in encoded], kind="stable")
-    predictions = np.empty(len(encoded), dtype=np.int64)
+    out = np.zeros((len(encoded), model.config.num_labels), dtype=np.float32)
     device = next(model.parameters()).device
-    for begin in range(0, len(order), batch_size):
+    start = time.perf_counter()
+    for b, begin in enumerate(range(0, len(order), batch_size)):
         idx = order[begin:begin + batch_size]
         length = max(len(encoded[i]) for i in idx)
         ids = torch.full((len(idx), length), pad_token_id, dtype=torch.long)
@@ -252,34 +253,21 @@ def test_predictions_in_order(model, test: Dataset, pad_token_id: int, batch_siz
         for row, i in enumerate(idx):
             ids[row, : len(encoded[i])] = torch.tensor(encoded[i])
             mask[row, : len(encoded[i])] = 1
-        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
-        predictions[idx] = logits.argmax(-1).cpu().numpy()
-    return predictions
-
-
-@torch.no_grad()
-def predict_logits(model, tokenizer, texts: list[str], *, batch_size: int = 128, max_seq_length: int = 128,
-                   progress: str | None = None) -> np.ndarray:
-    """Logits for `texts`, computed in length-sorted batches, returned in the input order."""
-    model.eval()
-    encoded = tokenizer(texts, truncation=True, max_length=max_seq_length)["input_ids"]
-    order = np.argsort([len(e) for e in encoded], kind="stable")
-    out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
-    pad = tokenizer.pad_token_id
-    device = next(model.parameters()).device
-    start = time.perf_counter()
-    for b, begin in enumerate(range(0, len(order), batch_size)):
-        idx = order[begin:begin + batch_size]
-        length = max(len(encoded[i]) for i in idx)
-        ids = torch.full((len(idx), length), pad, dtype=torch.long)
-        mask = torch.zeros((len(idx), length), dtype=torch.long)
-        for row, i in enumerate(idx):
-            ids[row, : len(encoded[i])] = torch.tensor(encoded[i])
-            mask[row, : len(encoded[i])] = 1
-        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
-        out[idx] = logits.float().cpu().numpy()
+        out[idx] = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits.float().cpu().numpy()
         if progress and b % 50 == 0:
             done = begin + len(idx)
             rate = done / max(time.perf_counter() - start, 1e-9)
-            print(f"[{progress}] {done}/{len(texts)} texts, {rate:.0f}/s", flush=True)
+            print(f"[{progress}] {done}/{len(encoded)} texts, {rate:.0f}/s", flush=True)
     return out
+
+
+def test_predictions_in_order(model, test: Dataset, pad_token_id: int, batch_size: int = 256) -> np.ndarray:
+    """Predicted labels for `test` in its own order."""
+    return logits_in_order(model, test["input_ids"], pad_token_id, batch_size=batch_size).argmax(-1)
+
+
+def predict_logits(model, tokenizer, texts: list[str], *, batch_size: int = 128, max_seq_length: int = 128,
+                   progress: str | None = None) -> np.ndarray:
+    """Logits for `texts`, computed in length-sorted batches, returned in the input order."""
+    encoded = tokenizer(texts, truncation=True, max_length=max_seq_length)["input_ids"]
+    return logits_in_order(model, encoded, tokenizer.pad_token_id, batch_size=batch_size, progress=progress)
