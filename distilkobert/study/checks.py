@@ -116,12 +116,16 @@ def check_nsmc_files(cfg: StudyConfig) -> None:
 
 
 def check_hub(repo_id: str, version: str) -> None:
-    """The repo can be published to at `version` (tag free); checked before hours of work."""
-    from distilkobert.serving.publish import check_version_free  # imports huggingface_hub, after the endpoint
+    """The repos can be published to at `version`: the tag is free and the token may write there (the repos are
+    created now, empty, if they do not exist: the Hub answers a namespace the token cannot write with 403)."""
+    from huggingface_hub import HfApi  # imported after the endpoint is set (cli.main), like every Hub client
+
+    from distilkobert.serving.publish import check_version_free
 
     try:
-        check_version_free(repo_id, version)
-        check_version_free(f"{repo_id}-encoder", version)
+        for repo in (repo_id, f"{repo_id}-encoder"):
+            check_version_free(repo, version)
+            HfApi().create_repo(repo, exist_ok=True)
     except Exception as err:  # noqa: BLE001 - any Hub answer becomes one line naming the argument
         raise StudyConfigError(f"--push-to-hub {repo_id}: {' '.join(str(err).split())}") from None
 
