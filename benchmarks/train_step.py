@@ -90,10 +90,11 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
     if spec.get("threads"):
         torch.set_num_threads(int(spec["threads"]))
     sys.path.insert(0, str(C.REPO_ROOT))
-    from transformers import BertConfig, BertForMaskedLM, TrainerCallback, TrainingArguments
+    from transformers import BertConfig, BertForMaskedLM, TrainerCallback
 
+    from distilkobert.distill.arguments import DistillationConfig
     from distilkobert.distill.collator import DistillationCollator, masking_probabilities, token_counts
-    from distilkobert.distill.losses import LossConfig, count_items
+    from distilkobert.distill.losses import count_items
     from distilkobert.distill.student import Teacher, build_student, count_parameters
     from distilkobert.distill.trainer import DistillationTrainer
 
@@ -131,14 +132,14 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
         mod.register_forward_pre_hook(pre_hook)
         mod.register_forward_hook(post_hook)
 
-    def training_args(tmp: str, max_steps: int) -> TrainingArguments:
+    def training_args(tmp: str, max_steps: int) -> DistillationConfig:
         # DistilKoBERT's optimiser settings (recipe), CPU, nothing written or logged during the timed steps
-        return TrainingArguments(
+        return DistillationConfig(
             output_dir=tmp, per_device_train_batch_size=B, gradient_accumulation_steps=1, max_steps=max_steps,
             learning_rate=5e-4, adam_beta1=0.9, adam_beta2=0.98, adam_epsilon=1e-6, weight_decay=0.0,
             max_grad_norm=5.0, warmup_steps=0, use_cpu=True, report_to="none", save_strategy="no",
             logging_strategy="no", disable_tqdm=True, dataloader_num_workers=0, dataloader_pin_memory=False,
-            remove_unused_columns=False, seed=spec["seed"], optim=spec["optim"])
+            remove_unused_columns=False, seed=spec["seed"], optim=spec["optim"], **alphas)
 
     out: dict[str, Any] = {"shape_name": spec["shape_name"], "batch_size": B, "seq_len": L,
                            "teacher_params": count_parameters(teacher), "student_params": count_parameters(student),
@@ -162,8 +163,7 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
         timer = StepTimer()
         e2e_trainer = DistillationTrainer(
             model=student, args=training_args(tmp, n_steps), data_collator=collator, train_dataset=features,
-            teacher=teacher, loss_config=LossConfig(**alphas, ce_positions="all", full_logits=False),
-            callbacks=[timer])
+            teacher=teacher, callbacks=[timer])
         out["optim"] = str(e2e_trainer.args.optim)
         e2e_trainer.train()
         step_s = [b - a for a, b in zip(timer.ends, timer.ends[1:])][spec["warmup"]:]
@@ -181,7 +181,7 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
         # ---- 2. one fixed batch: distillation step vs its unavoidable parts ----------------------------------
         trainer = DistillationTrainer(
             model=student, args=training_args(tmp, 10_000), data_collator=collator, train_dataset=features,
-            teacher=teacher, loss_config=LossConfig(**alphas))
+            teacher=teacher)
         optimizer = trainer.create_optimizer()
         params = [p for p in student.parameters() if p.requires_grad]
         batch_features = features[:B]
@@ -201,7 +201,7 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
             for ce in ("all", "masked"):
                 losses = []
                 for full in (False, True):
-                    trainer.loss_config = LossConfig(**alphas, ce_positions=ce, full_logits=full)
+                    trainer.args.ce_positions, trainer.args.full_logits = ce, full
                     losses.append(float(trainer.compute_loss(student, batch)))
                 exactness[ce] = {"gathered_loss": losses[0], "full_loss": losses[1],
                                  "abs_diff": abs(losses[0] - losses[1])}
@@ -213,7 +213,7 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
             optimizer.zero_grad(set_to_none=True)
 
         def distill_step(ce_positions: str, full_logits: bool) -> None:
-            trainer.loss_config = LossConfig(**alphas, ce_positions=ce_positions, full_logits=full_logits)
+            trainer.args.ce_positions, trainer.args.full_logits = ce_positions, full_logits
             inputs = masked_batch()
             counts = count_items([inputs], ce_positions)
             trainer.training_step(student, inputs, num_items_in_batch=counts)

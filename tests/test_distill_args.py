@@ -30,18 +30,18 @@ output_dir: out
 student_config:
   dropout: 0.2
 """)
-    m, d, x, t = parse_args([recipe, "--alpha_ce", "0.25", "--learning_rate", "0.001", "--max_seq_length", "64"])
+    m, d, t = parse_args([recipe, "--alpha_ce", "0.25", "--learning_rate", "0.001", "--max_seq_length", "64"])
     assert m.teacher_name_or_path == "some/teacher" and m.student_layers == [0, 4, 8]
-    assert x.alpha_ce == 0.25 and t.learning_rate == 0.001 and d.max_seq_length == 64
-    assert x.alpha_mlm == 0.33 and x.recipe == recipe
+    assert t.alpha_ce == 0.25 and t.learning_rate == 0.001 and d.max_seq_length == 64
+    assert t.alpha_mlm == 0.33 and t.recipe == recipe
     assert m.student_config == {"dropout": 0.2}
     assert t.output_dir == "out"
 
 
 def test_flags_alone(tmp_path):
-    m, d, x, t = parse_args(["--teacher_name_or_path", "t", "--dataset_name_or_path", "c", "--output_dir",
+    m, d, t = parse_args(["--teacher_name_or_path", "t", "--dataset_name_or_path", "c", "--output_dir",
                              str(tmp_path), "--student_layers", "1,2", "--ce_positions", "masked"])
-    assert m.student_layers == [1, 2] and x.ce_positions == "masked" and x.recipe is None
+    assert m.student_layers == [1, 2] and t.ce_positions == "masked" and t.recipe is None
 
 
 def test_unknown_recipe_key_names_file_and_key(tmp_path):
@@ -77,19 +77,19 @@ def test_shipped_recipes_parse(name, tmp_path):
     raw = yaml.safe_load((RECIPES / name).read_text(encoding="utf-8"))
     # the GPU recipe asks for bf16 / tf32, which this CPU machine refuses: flags override them (flags win)
     cpu = ["--bf16", "false", "--tf32", "false"] if raw.get("bf16") else []
-    m, d, x, t = parse_args([str(RECIPES / name), "--output_dir", str(tmp_path), *cpu])
+    m, d, t = parse_args([str(RECIPES / name), "--output_dir", str(tmp_path), *cpu])
     if name == "distilkobert-3l.yaml":
         assert raw["bf16"] is True and not t.bf16
         assert m.teacher_name_or_path == "monologg/kobert-lm" and m.student_layers == [0, 4, 8]
         assert (t.adam_beta1, t.adam_beta2, t.adam_epsilon) == (0.9, 0.98, 1e-6)
         assert (t.learning_rate, t.weight_decay, t.max_grad_norm, t.warmup_steps) == (5e-4, 0.0, 5.0, 0.05)
         assert 3500 <= t.per_device_train_batch_size * t.gradient_accumulation_steps <= 8500
-        assert x.alpha_ce == x.alpha_mlm == x.alpha_cos == 0.33 and x.temperature == 2.0
+        assert t.alpha_ce == t.alpha_mlm == t.alpha_cos == 0.33 and t.temperature == 2.0
     elif name == "demo-teacher.yaml":
         assert not m.has_teacher and m.student_model_type == "bert"
         assert m.student_config["num_hidden_layers"] == 12
     else:
-        assert m.has_teacher and m.student_layers == [0, 4, 8] and x.alpha_ce > 0
+        assert m.has_teacher and m.student_layers == [0, 4, 8] and t.alpha_ce > 0
     json.dumps(m.student_config)
 
 
@@ -124,10 +124,10 @@ learning_rate: 1e-3
 packing: false
 max_train_texts: 100
 """)
-    m, d, x, t = parse_args([recipe, "--output_dir", str(tmp_path)])
-    assert m.student_layers == [0, 6, 11] and x.mse_layer_map == "1:0,2:6"
+    m, d, t = parse_args([recipe, "--output_dir", str(tmp_path)])
+    assert m.student_layers == [0, 6, 11] and t.mse_layer_map == "1:0,2:6"
     assert t.learning_rate == 1e-3 and d.packing is False and d.max_train_texts == 100  # YAML's "1e-3" string too
-    m, d, x, t = parse_args([recipe, "--output_dir", str(tmp_path), "--packing", "--student_layers", "1", "2"])
+    m, d, t = parse_args([recipe, "--output_dir", str(tmp_path), "--packing", "--student_layers", "1", "2"])
     assert d.packing is True and m.student_layers == [1, 2]  # flags win
 
 

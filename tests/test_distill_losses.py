@@ -152,12 +152,13 @@ def models():
 def test_distillation_losses_match_full_forward(models, ce_positions):
     teacher, student, batch = models
     cfg = LossConfig(alpha_ce=0.5, alpha_mlm=0.2, alpha_cos=0.3, alpha_mse=0.7, temperature=2.0,
-                     ce_positions=ce_positions, layer_map=[(1, 1), (2, 3)])
+                     ce_positions=ce_positions)
+    layer_map = [(1, 1), (2, 3)]
     counts = count_items([batch], ce_positions)
     with torch.no_grad():
-        terms = distillation_losses(student, teacher, batch, cfg, counts)
+        terms = distillation_losses(student, teacher, batch, cfg, counts, layer_map)
         full = distillation_losses(student, teacher, batch, LossConfig(**{**cfg.__dict__, "full_logits": True}),
-                                   counts)
+                                   counts, layer_map)
         s = student(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], output_hidden_states=True)
         t = teacher(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], output_hidden_states=True)
     nonpad, masked = batch["attention_mask"].bool(), batch["labels"].ne(-100)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -67,17 +68,16 @@ def _models():
 
 
 def _train_once(tmp_path, student, teacher, feats, cfg, batch, accum):
-    from transformers import TrainingArguments
-
+    from distilkobert.distill.arguments import DistillationConfig
     from distilkobert.distill.trainer import DistillationTrainer
 
-    args = TrainingArguments(output_dir=str(tmp_path / f"b{batch}x{accum}"), per_device_train_batch_size=batch,
-                             gradient_accumulation_steps=accum, max_steps=1, optim="sgd", learning_rate=0.5,
-                             lr_scheduler_type="constant", max_grad_norm=0.0, use_cpu=True, save_strategy="no",
-                             report_to="none", train_sampling_strategy="sequential", remove_unused_columns=False,
-                             logging_steps=1, disable_tqdm=True)
+    args = DistillationConfig(output_dir=str(tmp_path / f"b{batch}x{accum}"), per_device_train_batch_size=batch,
+                              gradient_accumulation_steps=accum, max_steps=1, optim="sgd", learning_rate=0.5,
+                              lr_scheduler_type="constant", max_grad_norm=0.0, use_cpu=True, save_strategy="no",
+                              report_to="none", train_sampling_strategy="sequential", remove_unused_columns=False,
+                              logging_steps=1, disable_tqdm=True, **asdict(cfg))
     trainer = DistillationTrainer(model=student, args=args, data_collator=PremaskedCollator(), train_dataset=feats,
-                                  teacher=teacher, loss_config=cfg)
+                                  teacher=teacher)
     trainer.train()
     return dict(student.named_parameters()), trainer
 
@@ -85,7 +85,8 @@ def _train_once(tmp_path, student, teacher, feats, cfg, batch, accum):
 def test_gradient_accumulation_equals_large_batch(tmp_path):
     teacher, base = _models()
     feats = _features()
-    cfg = LossConfig(alpha_ce=0.33, alpha_mlm=0.33, alpha_cos=0.33, alpha_mse=0.2, layer_map=[(1, 2), (2, 4)])
+    cfg = LossConfig(alpha_ce=0.33, alpha_mlm=0.33, alpha_cos=0.33, alpha_mse=0.2, mse_layer_map="1:2,2:4")
+    layer_map = [(1, 2), (2, 4)]
     coll = PremaskedCollator()
     halves = [coll(feats[:16]), coll(feats[16:])]
     assert halves[0]["labels"].ne(-100).sum() != halves[1]["labels"].ne(-100).sum()
@@ -94,11 +95,12 @@ def test_gradient_accumulation_equals_large_batch(tmp_path):
     ref = copy.deepcopy(base)
     enable_row_gathered_forward(ref)
     full = coll(feats)
-    loss = distillation_losses(ref, teacher, full, cfg, count_items([full], "all"))["loss"]
+    loss = distillation_losses(ref, teacher, full, cfg, count_items([full], "all"), layer_map)["loss"]
     loss.backward()
     expected = {n: (p - 0.5 * p.grad).detach() for n, p in ref.named_parameters()}
 
-    p1, _ = _train_once(tmp_path, copy.deepcopy(base), teacher, feats, cfg, 32, 1)
+    p1, trainer = _train_once(tmp_path, copy.deepcopy(base), teacher, feats, cfg, 32, 1)
+    assert trainer.layer_map == layer_map
     p2, _ = _train_once(tmp_path, copy.deepcopy(base), teacher, feats, cfg, 16, 2)
     moved = 0.0
     for name, value in expected.items():
@@ -111,7 +113,7 @@ def test_gradient_accumulation_equals_large_batch(tmp_path):
     naive = copy.deepcopy(base)
     enable_row_gathered_forward(naive)
     for h in halves:
-        (distillation_losses(naive, teacher, h, cfg, count_items([h], "all"))["loss"] / 2).backward()
+        (distillation_losses(naive, teacher, h, cfg, count_items([h], "all"), layer_map)["loss"] / 2).backward()
     diff = max((p.grad - q.grad).abs().max().item() for p, q in zip(naive.parameters(), ref.parameters())
                if p.grad is not None)
     assert diff > 1e-4
@@ -119,7 +121,7 @@ def test_gradient_accumulation_equals_large_batch(tmp_path):
 
 def test_terms_are_logged(tmp_path):
     teacher, base = _models()
-    _, trainer = _train_once(tmp_path, base, teacher, _features(), LossConfig(alpha_mse=0.1, layer_map=[(2, 4)]),
+    _, trainer = _train_once(tmp_path, base, teacher, _features(), LossConfig(alpha_mse=0.1, mse_layer_map="2:4"),
                              16, 2)
     logged = [h for h in trainer.state.log_history if "loss_ce" in h]
     assert logged and all(logged[0][k] > 0 for k in ("loss_ce", "loss_mlm", "loss_cos", "loss_mse"))

@@ -2,9 +2,11 @@
 
 `parse_args(["recipe.yaml", "--flag", "value", ...])` reads the recipe (a YAML mapping of the fields below and of
 `transformers.TrainingArguments`' fields, with their own types: `student_layers: [0, 4, 8]`, `student_config:` a
-mapping) as defaults, then the flags, which win (see `distilkobert.recipe`). Each dataclass checks its own fields
-in `__post_init__`; `check_combination` holds the few rules that join two of them. Checks that need files (the
-teacher's config, the tokenizer, the output folder) run at the start of `distill.run.run`, before any model loads.
+mapping) as defaults, then the flags, which win (see `distilkobert.recipe`). `DistillationConfig` is the
+`TrainingArguments` subclass that `DistillationTrainer` reads as `self.args`; its loss fields are `LossConfig`'s.
+Each dataclass checks its own fields in `__post_init__`; `check_combination` holds the few rules that join two of
+them. Checks that need files (the teacher's config, the tokenizer, the output folder) run at the start of
+`distill.run.run`, before any model loads.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from transformers import TrainingArguments
 
+from distilkobert.distill.losses import LossConfig
 from distilkobert.recipe import RecipeParser
 
 NO_TEACHER = ("none", "null", "")
@@ -192,28 +195,11 @@ class DistillationDataArguments:
             raise ValueError("--max_eval_sequences and --eval_mask_repeats must be >= 1")
 
 
-LOSS_WEIGHTS = ("alpha_ce", "alpha_mlm", "alpha_cos", "alpha_mse")
-
-
 @dataclass
-class DistillationArguments:
-    """Loss weights, publication and switches."""
+class DistillationConfig(TrainingArguments, LossConfig):
+    """`TrainingArguments` with the distillation loss (`LossConfig`'s fields), publication and run switches; the
+    `args` that `DistillationTrainer` reads (as TRL's `GKDConfig` is `GKDTrainer`'s)."""
 
-    alpha_ce: float = field(default=0.33, metadata={"help": "Weight of KL(student || teacher) x T^2."})
-    alpha_mlm: float = field(default=0.33, metadata={"help": "Weight of the MLM cross-entropy."})
-    alpha_cos: float = field(default=0.33, metadata={"help": "Weight of the cosine loss on last hidden states."})
-    alpha_mse: float = field(default=0.0, metadata={"help": "Weight of the MSE on hidden states (--mse_layer_map)."})
-    temperature: float = field(default=2.0)
-    ce_positions: str = field(default="all", metadata={"choices": ["all", "masked"],
-                                                       "help": "KL over all non-pad positions or masked only."})
-    mse_layer_map: str | None = field(
-        default=None,
-        metadata={"help": "student:teacher hidden-state pairs (0 = embeddings), e.g. '1:4,2:8,3:12' (a mapping in "
-                          "YAML; default uniform)."},
-    )
-    full_logits: bool = field(
-        default=False, metadata={"help": "Project every position onto the vocabulary (slower; for comparison)."}
-    )
     version: str | None = field(default=None, metadata={"help": "Version tag of the final model (with --push_to_hub)."})
     checkpoint_branch: str | None = field(
         default=None, metadata={"help": "Branch receiving pushed checkpoints (default '<version>-checkpoints')."}
@@ -230,18 +216,11 @@ class DistillationArguments:
     recipe: str | None = field(default=None, metadata={"help": "(set automatically) the YAML recipe path."})
 
     def __post_init__(self) -> None:
-        for name in LOSS_WEIGHTS:
-            if getattr(self, name) < 0:
-                raise ValueError(f"--{name} must be >= 0 (got {getattr(self, name)})")
-        if sum(getattr(self, name) for name in LOSS_WEIGHTS) <= 0:
-            raise ValueError("--alpha_ce, --alpha_mlm, --alpha_cos and --alpha_mse are all 0: no loss to train")
-        if self.temperature <= 0:
-            raise ValueError("--temperature must be > 0")
-        if isinstance(self.mse_layer_map, dict):  # YAML mapping {1: 4, 2: 8} -> "1:4,2:8"
-            self.mse_layer_map = ",".join(f"{s}:{t}" for s, t in self.mse_layer_map.items())
+        LossConfig.__post_init__(self)  # the loss settings first, then TrainingArguments' own checks
+        super().__post_init__()
 
 
-ARGUMENT_CLASSES = (DistillationModelArguments, DistillationDataArguments, DistillationArguments, TrainingArguments)
+ARGUMENT_CLASSES = (DistillationModelArguments, DistillationDataArguments, DistillationConfig)
 
 
 def resume_requested(value: str | None) -> bool:
@@ -249,29 +228,27 @@ def resume_requested(value: str | None) -> bool:
     return str(value or "").strip().lower() not in ("", "false", "0", "no")
 
 
-def check_combination(model_args: DistillationModelArguments, distill_args: DistillationArguments,
-                      training_args: TrainingArguments) -> None:
-    """The rules that join two argument groups (each group checks itself in `__post_init__`)."""
+def check_combination(model_args: DistillationModelArguments, args: DistillationConfig) -> None:
+    """The rules that join the argument groups, or two settings (each group checks itself in `__post_init__`)."""
     if not model_args.has_teacher:
-        if distill_args.alpha_ce or distill_args.alpha_cos or distill_args.alpha_mse:
+        if args.alpha_ce or args.alpha_cos or args.alpha_mse:
             raise ValueError("--teacher_name_or_path none trains MLM alone: set --alpha_ce 0 --alpha_cos 0 "
                              "--alpha_mse 0")
-    if training_args.push_to_hub:
-        if not training_args.hub_model_id or "/" not in training_args.hub_model_id:
+    if args.push_to_hub:
+        if not args.hub_model_id or "/" not in args.hub_model_id:
             raise ValueError("--push_to_hub needs --hub_model_id ORG/NAME")
-        if not distill_args.version:
+        if not args.version:
             raise ValueError("--push_to_hub needs --version TAG")
     for name in ("gradient_accumulation_steps", "per_device_train_batch_size", "per_device_eval_batch_size"):
-        if getattr(training_args, name) < 1:
-            raise ValueError(f"--{name} must be >= 1 (got {getattr(training_args, name)})")
-    if distill_args.global_batch_size is not None and distill_args.global_batch_size < 1:
-        raise ValueError(f"--global_batch_size must be >= 1 (got {distill_args.global_batch_size})")
-    if training_args.max_steps == 0 or training_args.max_steps < -1:
-        raise ValueError(f"--max_steps must be > 0, or -1 to train --num_train_epochs (got {training_args.max_steps})")
-    if training_args.max_steps == -1 and not 0 < training_args.num_train_epochs < float("inf"):
-        raise ValueError(f"--num_train_epochs must be > 0 (got {training_args.num_train_epochs}): nothing would be "
-                         "trained")
-    if distill_args.overwrite and resume_requested(training_args.resume_from_checkpoint):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name} must be >= 1 (got {getattr(args, name)})")
+    if args.global_batch_size is not None and args.global_batch_size < 1:
+        raise ValueError(f"--global_batch_size must be >= 1 (got {args.global_batch_size})")
+    if args.max_steps == 0 or args.max_steps < -1:
+        raise ValueError(f"--max_steps must be > 0, or -1 to train --num_train_epochs (got {args.max_steps})")
+    if args.max_steps == -1 and not 0 < args.num_train_epochs < float("inf"):
+        raise ValueError(f"--num_train_epochs must be > 0 (got {args.num_train_epochs}): nothing would be trained")
+    if args.overwrite and resume_requested(args.resume_from_checkpoint):
         raise ValueError("--overwrite with --resume_from_checkpoint: overwriting would delete the checkpoints the "
                          "run resumes from; give one of them")
 
@@ -291,8 +268,8 @@ def build_parser() -> RecipeParser:
 
 def parse_args(argv: Sequence[str]):
     """`[recipe.yaml] [--flag value ...]` -> (DistillationModelArguments, DistillationDataArguments,
-    DistillationArguments, TrainingArguments), checked; a bad argument is a ValueError naming it."""
-    (model_args, data_args, distill_args, training_args), recipe = build_parser().parse_recipe_and_flags(argv)
-    distill_args.recipe = recipe
-    check_combination(model_args, distill_args, training_args)
-    return model_args, data_args, distill_args, training_args
+    DistillationConfig), checked; a bad argument is a ValueError naming it."""
+    (model_args, data_args, args), recipe = build_parser().parse_recipe_and_flags(argv)
+    args.recipe = recipe
+    check_combination(model_args, args)
+    return model_args, data_args, args

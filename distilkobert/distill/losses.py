@@ -3,7 +3,9 @@ accumulated (and, under DDP, global) batch, so that gradient accumulation gives 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -125,14 +127,50 @@ def parse_layer_map(text: str | None, n_student: int, n_teacher: int) -> list[tu
 
 @dataclass
 class LossConfig:
-    alpha_ce: float = 0.33
-    alpha_mlm: float = 0.33
-    alpha_cos: float = 0.33
-    alpha_mse: float = 0.0
-    temperature: float = 2.0
-    ce_positions: str = "all"
-    layer_map: list[tuple[int, int]] = field(default_factory=list)
-    full_logits: bool = False
+    """The distillation loss: its weights, temperature, KL positions, hidden-state pairs and projection switch.
+
+    The one definition of these settings: `DistillationConfig` (the `TrainingArguments` of `distilkobert train`)
+    inherits them as flags and recipe keys, `DistillationTrainer` reads them from its `args`, and the run records
+    them with `record` in distillation_info.json (from which the model card reads them).
+    """
+
+    alpha_ce: float = field(default=0.33, metadata={"help": "Weight of KL(student || teacher) x T^2."})
+    alpha_mlm: float = field(default=0.33, metadata={"help": "Weight of the MLM cross-entropy."})
+    alpha_cos: float = field(default=0.33, metadata={"help": "Weight of the cosine loss on last hidden states."})
+    alpha_mse: float = field(default=0.0, metadata={"help": "Weight of the MSE on hidden states (--mse_layer_map)."})
+    temperature: float = field(default=2.0)
+    ce_positions: str = field(default="all", metadata={"choices": ["all", "masked"],
+                                                       "help": "KL over all non-pad positions or masked only."})
+    mse_layer_map: str | None = field(
+        default=None,
+        metadata={"help": "student:teacher hidden-state pairs (0 = embeddings), e.g. '1:4,2:8,3:12' (a mapping in "
+                          "YAML; default uniform)."},
+    )
+    full_logits: bool = field(
+        default=False, metadata={"help": "Project every position onto the vocabulary (slower; for comparison)."}
+    )
+
+    def __post_init__(self) -> None:
+        for name in LOSS_WEIGHTS:
+            if getattr(self, name) < 0:
+                raise ValueError(f"--{name} must be >= 0 (got {getattr(self, name)})")
+        if sum(getattr(self, name) for name in LOSS_WEIGHTS) <= 0:
+            raise ValueError("--alpha_ce, --alpha_mlm, --alpha_cos and --alpha_mse are all 0: no loss to train")
+        if self.temperature <= 0:
+            raise ValueError("--temperature must be > 0")
+        if isinstance(self.mse_layer_map, dict):  # YAML mapping {1: 4, 2: 8} -> "1:4,2:8"
+            self.mse_layer_map = ",".join(f"{s}:{t}" for s, t in self.mse_layer_map.items())
+
+    def record(self, layer_map: Sequence[tuple[int, int]]) -> dict[str, Any]:
+        """The settings as distillation_info.json records them ("losses"): every field but `full_logits` (which
+        changes the speed, not the loss), with `mse_layer_map` as the hidden-state pairs used (None when none)."""
+        values = {f.name: getattr(self, f.name) for f in fields(LossConfig) if f.name != "full_logits"}
+        values["mse_layer_map"] = [list(p) for p in layer_map] or None
+        return values
+
+
+# the names of the loss weights: alpha_ce, alpha_mlm, alpha_cos, alpha_mse
+LOSS_WEIGHTS = tuple(f.name for f in fields(LossConfig) if f.name.startswith("alpha_"))
 
 
 def count_items(batches: list[dict], ce_positions: str) -> dict[str, torch.Tensor]:
@@ -142,12 +180,13 @@ def count_items(batches: list[dict], ce_positions: str) -> dict[str, torch.Tenso
     return {"masked": masked, "nonpad": nonpad, "ce": masked if ce_positions == "masked" else nonpad}
 
 
-def distillation_losses(model, teacher, inputs: dict, cfg: LossConfig,
-                        counts: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def distillation_losses(model, teacher, inputs: dict, cfg: LossConfig, counts: dict[str, torch.Tensor],
+                        layer_map: Sequence[tuple[int, int]] = ()) -> dict[str, torch.Tensor]:
     """Loss terms for one micro-batch, normalised by `counts` (see `count_items`); key 'loss' is the weighted sum.
 
     The vocabulary projection is applied only at the rows the losses use (KL rows, or masked rows for MLM alone),
-    for the student and the teacher alike, unless `cfg.full_logits`.
+    for the student and the teacher alike, unless `cfg.full_logits`. `layer_map`: the (student, teacher)
+    hidden-state pairs of the MSE term (see `parse_layer_map`).
     """
     input_ids, attention_mask, labels = inputs["input_ids"], inputs["attention_mask"], inputs["labels"]
     masked = labels.ne(-100)
@@ -185,12 +224,12 @@ def distillation_losses(model, teacher, inputs: dict, cfg: LossConfig,
         if cfg.alpha_cos > 0:
             terms["loss_cos"] = cosine_loss_sum(select_rows(s_out["last_hidden_state"], nonpad),
                                                 select_rows(t_hidden, nonpad)) / counts["nonpad"].clamp(min=1)
-        if cfg.alpha_mse > 0 and cfg.layer_map:
+        if cfg.alpha_mse > 0 and layer_map:
             mse = zero
-            for s_i, t_i in cfg.layer_map:
+            for s_i, t_i in layer_map:
                 mse = mse + mse_loss_sum(select_rows(s_out["hidden_states"][s_i], nonpad),
                                          select_rows(t_out.hidden_states[t_i], nonpad))
-            terms["loss_mse"] = mse / (counts["nonpad"].clamp(min=1) * len(cfg.layer_map))
+            terms["loss_mse"] = mse / (counts["nonpad"].clamp(min=1) * len(layer_map))
     terms["loss"] = (cfg.alpha_ce * terms["loss_ce"] + cfg.alpha_mlm * terms["loss_mlm"]
                      + cfg.alpha_cos * terms["loss_cos"] + cfg.alpha_mse * terms["loss_mse"])
     return terms

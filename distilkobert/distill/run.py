@@ -42,10 +42,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _setup_logging(training_args) -> None:
+def _setup_logging(args) -> None:
     import transformers
 
-    level = logging.INFO if training_args.process_index == 0 else logging.WARNING
+    level = logging.INFO if args.process_index == 0 else logging.WARNING
     # root stays at WARNING (quiet HTTP / server logs); this package and transformers say what they do
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.WARNING,
                         stream=sys.stdout)
@@ -108,7 +108,6 @@ class Checked:
     """What the checks before loading found out and `run` reuses."""
 
     tokenizer: Any
-    layer_map: list[tuple[int, int]]
     output_dir: Path
     clear_output: bool
 
@@ -118,7 +117,7 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
 
 
-def check_before_loading(model_args, data_args, distill_args, training_args) -> Checked:
+def check_before_loading(model_args, data_args, args) -> Checked:
     """Every check that needs files but no model weights, before anything is loaded or tokenized.
 
     References (folder or valid Hub id, Hub reachable), the output folder, the teacher's config (read alone,
@@ -133,11 +132,11 @@ def check_before_loading(model_args, data_args, distill_args, training_args) -> 
     from distilkobert.distill.publishing import check_version_available
     from distilkobert.hub.endpoint import require_hub, resolve_model_reference
 
-    if distill_args.global_batch_size:
+    if args.global_batch_size:
         from distilkobert.distill.distributed import accumulation_for_global_batch
 
-        training_args.gradient_accumulation_steps = accumulation_for_global_batch(
-            distill_args.global_batch_size, training_args.per_device_train_batch_size, training_args.world_size)
+        args.gradient_accumulation_steps = accumulation_for_global_batch(
+            args.global_batch_size, args.per_device_train_batch_size, args.world_size)
     tok_src, tok_rev = model_args.tokenizer_source
     tok_flag = "--tokenizer_name_or_path" if model_args.tokenizer_name_or_path else "--teacher_name_or_path"
     references = {tok_flag: (tok_src, "model")}
@@ -152,12 +151,12 @@ def check_before_loading(model_args, data_args, distill_args, training_args) -> 
 
     inputs = {flag: name for flag, (name, _) in references.items()}
     inputs.update({"--dataset_name_or_path": dataset, "--cache_dir": data_args.cache_dir,
-                   "recipe": distill_args.recipe})
+                   "recipe": args.recipe})
     # a resumed run continues in its own folder: its contents are kept (--overwrite with it is refused earlier)
-    resume = resume_requested(training_args.resume_from_checkpoint)
-    output_dir = check_output_dir(training_args.output_dir, distill_args.overwrite, inputs=inputs,
+    resume = resume_requested(args.resume_from_checkpoint)
+    output_dir = check_output_dir(args.output_dir, args.overwrite, inputs=inputs,
                                   flag="--output_dir", keep_contents=resume)
-    clear_output = distill_args.overwrite and output_dir.is_dir() and any(output_dir.iterdir())
+    clear_output = args.overwrite and output_dir.is_dir() and any(output_dir.iterdir())
 
     teacher_config = None
     if model_args.has_teacher:
@@ -171,7 +170,7 @@ def check_before_loading(model_args, data_args, distill_args, training_args) -> 
             raise ValueError(f"--teacher_name_or_path {name}: only BERT-family teachers are supported (model_type "
                              f"{getattr(teacher_config, 'model_type', None)!r})")
         architectures = getattr(teacher_config, "architectures", None) or []
-        if distill_args.alpha_ce > 0 and architectures and not any("MaskedLM" in a for a in architectures):
+        if args.alpha_ce > 0 and architectures and not any("MaskedLM" in a for a in architectures):
             # saved without its MLM head (e.g. BertModel); load_teacher checks the weights themselves again
             raise ValueError(f"teacher {name} has no MLM head (encoder only, {architectures[0]}): --alpha_ce must "
                              "be 0 (use --alpha_cos / --alpha_mse)")
@@ -205,17 +204,15 @@ def check_before_loading(model_args, data_args, distill_args, training_args) -> 
         raise ValueError(f"--max_seq_length {data_args.max_seq_length}: above the student's max_position_embeddings "
                          f"({positions}; set it with --student_config)")
 
-    layer_map = []
-    if teacher_config is not None and distill_args.alpha_mse > 0:
-        layer_map = parse_layer_map(distill_args.mse_layer_map, len(model_args.student_layers),
-                                    teacher_config.num_hidden_layers)
-    if training_args.push_to_hub:
-        require_hub(training_args.hub_model_id, "--hub_model_id")
-        check_version_available(training_args.hub_model_id, distill_args.version)  # refuse before any training
-    return Checked(tokenizer=tokenizer, layer_map=layer_map, output_dir=output_dir, clear_output=clear_output)
+    if teacher_config is not None and args.alpha_mse > 0:  # the pairs are valid (the trainer uses them)
+        parse_layer_map(args.mse_layer_map, len(model_args.student_layers), teacher_config.num_hidden_layers)
+    if args.push_to_hub:
+        require_hub(args.hub_model_id, "--hub_model_id")
+        check_version_available(args.hub_model_id, args.version)  # refuse before any training
+    return Checked(tokenizer=tokenizer, output_dir=output_dir, clear_output=clear_output)
 
 
-def run(model_args, data_args, distill_args, training_args) -> dict:
+def run(model_args, data_args, args) -> dict:
     """Check, train, evaluate, save and publish; returns the distillation info dict."""
     import torch
     from transformers import set_seed
@@ -225,20 +222,19 @@ def run(model_args, data_args, distill_args, training_args) -> dict:
     from distilkobert.distill.collator import DistillationCollator, masking_probabilities, save_token_counts
     from distilkobert.distill.data import cache_report, load_corpus, tokenize_corpus
     from distilkobert.distill.heldout_mlm import heldout_mlm
-    from distilkobert.distill.losses import LossConfig
     from distilkobert.distill.student import build_student, disable_row_gathered_forward, load_teacher
     from distilkobert.distill.trainer import DistillationTrainer
     from distilkobert.environment import library_versions, machine_info
 
-    _setup_logging(training_args)
-    checked = check_before_loading(model_args, data_args, distill_args, training_args)
-    set_seed(training_args.seed)
+    _setup_logging(args)
+    checked = check_before_loading(model_args, data_args, args)
+    set_seed(args.seed)
     output_dir = checked.output_dir
-    push = bool(training_args.push_to_hub)
-    training_args.push_to_hub = False  # publication is ours (versioned), not Trainer's
-    training_args.remove_unused_columns = False
-    training_args.prediction_loss_only = True  # Trainer evaluation (if asked for) reports the loss only
-    repo_id = training_args.hub_model_id
+    push = bool(args.push_to_hub)
+    args.push_to_hub = False  # publication is ours (versioned), not Trainer's
+    args.remove_unused_columns = False
+    args.prediction_loss_only = True  # Trainer evaluation (if asked for) reports the loss only
+    repo_id = args.hub_model_id
 
     # -- tokenizer, teacher, student ----------------------------------------------------------------------------
     tok_src, tok_rev = model_args.tokenizer_source
@@ -246,25 +242,20 @@ def run(model_args, data_args, distill_args, training_args) -> dict:
     teacher = None
     if model_args.has_teacher:
         teacher = load_teacher(model_args.teacher_name_or_path, model_args.teacher_revision)
-        if distill_args.alpha_ce > 0 and not teacher.has_mlm_head:
+        if args.alpha_ce > 0 and not teacher.has_mlm_head:
             raise ValueError(f"teacher {model_args.teacher_name_or_path} has no MLM head (encoder only): "
                              "--alpha_ce must be 0 (use --alpha_cos / --alpha_mse)")
     layers = model_args.student_layers
     student = build_student(tokenizer, model_type=model_args.student_model_type, teacher=teacher, layers=layers,
                             config_overrides=model_args.student_config)
-    layer_map = checked.layer_map
-    loss_config = LossConfig(alpha_ce=distill_args.alpha_ce, alpha_mlm=distill_args.alpha_mlm,
-                             alpha_cos=distill_args.alpha_cos, alpha_mse=distill_args.alpha_mse,
-                             temperature=distill_args.temperature, ce_positions=distill_args.ce_positions,
-                             layer_map=layer_map, full_logits=distill_args.full_logits)
 
     # -- data ---------------------------------------------------------------------------------------------------
     cache_dir = data_args.cache_dir or os.path.join(os.path.expanduser("~"), ".cache", "distilkobert", "tokenized")
-    with training_args.main_process_first(desc="tokenize corpus"):
+    with args.main_process_first(desc="tokenize corpus"):
         corpus, data_identity = load_corpus(data_args.dataset_name_or_path, data_args.dataset_revision,
                              text_column=data_args.text_column, train_split=data_args.train_split,
                              validation_split=data_args.validation_split,
-                             validation_fraction=data_args.validation_fraction, seed=training_args.seed)
+                             validation_fraction=data_args.validation_fraction, seed=args.seed)
         if data_args.max_train_texts:
             train = corpus[data_args.train_split]
             corpus[data_args.train_split] = train.select(range(min(data_args.max_train_texts, len(train))))
@@ -281,29 +272,29 @@ def run(model_args, data_args, distill_args, training_args) -> dict:
                            word_mask=data_args.word_mask, word_keep=data_args.word_keep,
                            word_rand=data_args.word_rand)
     token_probs = masking_probabilities(counts, tokenizer.all_special_ids, data_args.mlm_smoothing)
-    collator = DistillationCollator(token_probs, seed=training_args.seed, **collator_kwargs)
+    collator = DistillationCollator(token_probs, seed=args.seed, **collator_kwargs)
 
     # -- training -----------------------------------------------------------------------------------------------
     teacher_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}.get(
         model_args.teacher_dtype)
     if model_args.teacher_dtype == "auto":
-        teacher_dtype = torch.bfloat16 if training_args.bf16 else torch.float16 if training_args.fp16 else None
+        teacher_dtype = torch.bfloat16 if args.bf16 else torch.float16 if args.fp16 else None
     callbacks = []
-    if push and distill_args.push_checkpoints:
-        branch = distill_args.checkpoint_branch or f"{distill_args.version}-checkpoints"
-        callbacks.append(run_hub.CheckpointPushCallback(repo_id, distill_args.version, branch,
-                                                        private=training_args.hub_private_repo or False))
-    use_eval = str(getattr(training_args.eval_strategy, "value", training_args.eval_strategy)) != "no"
-    trainer = DistillationTrainer(model=student, args=training_args, data_collator=collator, train_dataset=train_ds,
+    if push and args.push_checkpoints:
+        branch = args.checkpoint_branch or f"{args.version}-checkpoints"
+        callbacks.append(run_hub.CheckpointPushCallback(repo_id, args.version, branch,
+                                                        private=args.hub_private_repo or False))
+    use_eval = str(getattr(args.eval_strategy, "value", args.eval_strategy)) != "no"
+    trainer = DistillationTrainer(model=student, args=args, data_collator=collator, train_dataset=train_ds,
                                   eval_dataset=eval_ds if use_eval else None,
                                   processing_class=tokenizer, teacher=teacher.model if teacher else None,
-                                  loss_config=loss_config, teacher_dtype=teacher_dtype, callbacks=callbacks)
-    if checked.clear_output and training_args.process_index == 0:
+                                  teacher_dtype=teacher_dtype, callbacks=callbacks)
+    if checked.clear_output and args.process_index == 0:
         # --overwrite: the previous contents go only now that everything has loaded (one process clears; the
         # others write nothing there before the first checkpoint)
         clear_output_dir(output_dir)
     start = time.time()
-    train_result = trainer.train(resume_from_checkpoint=_resume_value(training_args.resume_from_checkpoint, output_dir))
+    train_result = trainer.train(resume_from_checkpoint=_resume_value(args.resume_from_checkpoint, output_dir))
     elapsed = time.time() - start
     disable_row_gathered_forward(student)
     trainer.save_model(str(output_dir))  # every rank calls it (sharded setups need that); only rank 0 writes
@@ -316,58 +307,55 @@ def run(model_args, data_args, distill_args, training_args) -> dict:
     eval_seqs = eval_ds.select(range(min(len(eval_ds), data_args.max_eval_sequences)))
     eval_collator = DistillationCollator(token_probs, **collator_kwargs)
     held_out = heldout_mlm(student, eval_seqs, eval_collator, seed=data_args.eval_mask_seed,
-                           batch_size=training_args.per_device_eval_batch_size, device=training_args.device,
+                           batch_size=args.per_device_eval_batch_size, device=args.device,
                            repeats=data_args.eval_mask_repeats)
     teacher_held_out = None
     if teacher is not None and teacher.has_mlm_head:
         teacher_held_out = heldout_mlm(teacher.model, eval_seqs, eval_collator, seed=data_args.eval_mask_seed,
-                                       batch_size=training_args.per_device_eval_batch_size,
-                                       device=training_args.device, repeats=data_args.eval_mask_repeats)
+                                       batch_size=args.per_device_eval_batch_size,
+                                       device=args.device, repeats=data_args.eval_mask_repeats)
     state = trainer.state
     report = cache_report(cache_folder)
-    n_dev = training_args.world_size
+    n_dev = args.world_size
     info = {
-        "version": distill_args.version,
+        "version": args.version,
         "teacher": None if teacher is None else {
             "name_or_path": teacher.name_or_path, "revision": teacher.revision, "n_layers": teacher.n_layers,
             "has_mlm_head": teacher.has_mlm_head},
         "student": _student_summary(student, model_args.student_model_type),
         "student_layers": layers if teacher is not None else None,
-        "losses": {"alpha_ce": distill_args.alpha_ce, "alpha_mlm": distill_args.alpha_mlm,
-                   "alpha_cos": distill_args.alpha_cos, "alpha_mse": distill_args.alpha_mse,
-                   "temperature": distill_args.temperature, "ce_positions": distill_args.ce_positions,
-                   "mse_layer_map": [list(p) for p in layer_map] or None},
+        "losses": args.record(trainer.layer_map),
         "corpus": {"name_or_path": data_args.dataset_name_or_path, "revision": data_args.dataset_revision,
                    "n_train_sequences": len(train_ds),
                    "n_train_tokens": int(report[data_args.train_split]["tokens"]),
                    "tokenization": report, "packing": data_args.packing},
         "training": {"global_step": state.global_step, "epochs": round(float(state.epoch or 0), 4),
-                     "per_device_batch": training_args.per_device_train_batch_size,
-                     "grad_accum": training_args.gradient_accumulation_steps,
-                     "effective_batch": training_args.per_device_train_batch_size
-                     * training_args.gradient_accumulation_steps * n_dev,
-                     "learning_rate": training_args.learning_rate, "max_seq_length": data_args.max_seq_length,
-                     "seed": training_args.seed, "train_loss": getattr(train_result, "training_loss", None)},
-        "hardware": {"device": training_args.device.type,
+                     "per_device_batch": args.per_device_train_batch_size,
+                     "grad_accum": args.gradient_accumulation_steps,
+                     "effective_batch": args.per_device_train_batch_size
+                     * args.gradient_accumulation_steps * n_dev,
+                     "learning_rate": args.learning_rate, "max_seq_length": data_args.max_seq_length,
+                     "seed": args.seed, "train_loss": getattr(train_result, "training_loss", None)},
+        "hardware": {"device": args.device.type,
                      "device_name": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
                      "n_devices": n_dev,
-                     "dtype": "bf16" if training_args.bf16 else "fp16" if training_args.fp16 else "fp32",
+                     "dtype": "bf16" if args.bf16 else "fp16" if args.fp16 else "fp32",
                      **machine_info()},
         "versions": library_versions(),
         "time_s": round(elapsed, 2),
         "held_out": held_out,
         "teacher_held_out": teacher_held_out,
-        "recipe": _recipe_info(distill_args.recipe),
+        "recipe": _recipe_info(args.recipe),
     }
     (output_dir / "distillation_info.json").write_text(json.dumps(info, indent=2, ensure_ascii=False), "utf-8")
     logger.info("held-out MLM: %s", held_out)
     _write_card(output_dir, repo_id if push else None)
     if push:
-        res = run_hub.publish_final(output_dir, repo_id, distill_args.version,
-                                    private=training_args.hub_private_repo or False)
-        info["published"] = {"repo_id": repo_id, "tag": distill_args.version,
+        res = run_hub.publish_final(output_dir, repo_id, args.version,
+                                    private=args.hub_private_repo or False)
+        info["published"] = {"repo_id": repo_id, "tag": args.version,
                              "commit_sha": getattr(res, "commit_sha", None)}
-        logger.info("published %s@%s", repo_id, distill_args.version)
+        logger.info("published %s@%s", repo_id, args.version)
     return info
 
 

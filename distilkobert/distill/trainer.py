@@ -1,4 +1,5 @@
-"""`DistillationTrainer`: a `transformers.Trainer` whose loss is the distillation loss.
+"""`DistillationTrainer`: a `transformers.Trainer` whose loss is the distillation loss, set by its `args` (a
+`DistillationConfig`: `TrainingArguments` with `LossConfig`'s fields), as TRL's `GKDTrainer` reads `GKDConfig`.
 
 Gradient accumulation is exact: `get_batch_samples` counts each loss's denominator (masked tokens, non-pad
 tokens) over all micro-batches of the update (summed over processes under DDP), every micro-batch returns its
@@ -10,7 +11,8 @@ from __future__ import annotations
 import torch
 from transformers import Trainer, TrainerCallback
 
-from distilkobert.distill.losses import LossConfig, count_items, distillation_losses
+from distilkobert.distill.arguments import DistillationConfig
+from distilkobert.distill.losses import count_items, distillation_losses, parse_layer_map
 from distilkobert.distill.student import enable_row_gathered_forward
 
 TERMS = ("loss_ce", "loss_mlm", "loss_cos", "loss_mse")
@@ -27,18 +29,24 @@ class CollatorEpochCallback(TrainerCallback):
 
 
 class DistillationTrainer(Trainer):
-    """Trainer for distillation (or MLM alone when `teacher is None`)."""
+    """Trainer for distillation (or MLM alone when `teacher is None`); `args` is a `DistillationConfig`."""
 
     loss_is_scaled_for_ga = True
 
-    def __init__(self, *args, teacher: torch.nn.Module | None = None, loss_config: LossConfig | None = None,
-                 teacher_dtype: torch.dtype | None = None, **kwargs):
+    def __init__(self, *args, teacher: torch.nn.Module | None = None, teacher_dtype: torch.dtype | None = None,
+                 **kwargs):
         super().__init__(*args, **kwargs)
-        self.loss_config = loss_config or LossConfig()
-        if teacher is None and (self.loss_config.alpha_ce or self.loss_config.alpha_cos or self.loss_config.alpha_mse):
+        if not isinstance(self.args, DistillationConfig):
+            raise TypeError(f"DistillationTrainer needs a DistillationConfig as args, got {type(self.args).__name__}")
+        if teacher is None and (self.args.alpha_ce or self.args.alpha_cos or self.args.alpha_mse):
             raise ValueError("alpha_ce / alpha_cos / alpha_mse > 0 need a teacher")
         enable_row_gathered_forward(self.model)
         self.teacher = teacher
+        # (student, teacher) hidden-state pairs of the MSE term, from --mse_layer_map and the two depths
+        self.layer_map = []
+        if teacher is not None and self.args.alpha_mse > 0:
+            self.layer_map = parse_layer_map(self.args.mse_layer_map, self.model.config.num_hidden_layers,
+                                             teacher.config.num_hidden_layers)
         if teacher is not None:
             student_dtype = next(self.model.parameters()).dtype
             teacher.to(device=self.args.device, dtype=teacher_dtype or student_dtype)
@@ -61,7 +69,7 @@ class DistillationTrainer(Trainer):
                 break
         if not batch_samples:
             return batch_samples, None
-        counts = count_items(batch_samples, self.loss_config.ce_positions)
+        counts = count_items(batch_samples, self.args.ce_positions)
         stacked = torch.stack([counts["masked"], counts["nonpad"], counts["ce"]]).to(device)
         if self.accelerator.num_processes > 1:
             stacked = self.accelerator.reduce(stacked, reduction="sum")
@@ -76,8 +84,8 @@ class DistillationTrainer(Trainer):
             scale = float(self.accelerator.num_processes)
         else:  # evaluation / direct calls: normalise within this batch
             counts = {k: v.to(inputs["input_ids"].device)
-                      for k, v in count_items([inputs], self.loss_config.ce_positions).items()}
-        terms = distillation_losses(model, self.teacher, inputs, self.loss_config, counts)
+                      for k, v in count_items([inputs], self.args.ce_positions).items()}
+        terms = distillation_losses(model, self.teacher, inputs, self.args, counts, self.layer_map)
         if model.training:
             for k in TERMS:
                 self._term_sums[k] += float(terms[k].detach())
