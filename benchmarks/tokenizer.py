@@ -27,7 +27,9 @@ import pstats
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -86,7 +88,7 @@ def profile_top(fn, limit: int = 12) -> list[dict]:
     return rows[:limit]
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=20000, help="texts for the batched measurements")
     parser.add_argument("--n-single", type=int, default=3000, help="texts for the one-by-one measurements")
@@ -96,17 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.n, args.n_single, args.repeats = 500, 200, 2
+    return args
 
-    import transformers
-    from transformers import AutoTokenizer
 
-    transformers.logging.set_verbosity_error()
-    texts, source = load_texts(args.n)
-    single = texts[: args.n_single]
-    with tempfile.TemporaryDirectory() as tmp:
-        folder, vocab_name = build_folder(Path(tmp))
-        fast = AutoTokenizer.from_pretrained(folder)
-        slow = AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
+def timed_cases(fast, slow, texts: list[str], single: list[str]) -> dict[str, tuple[int, Callable[[], Any]]]:
+    """{measurement: (texts per call, call)}; the fast and Rust calls start with the Unigram word cache cleared."""
     backend = fast.backend_tokenizer
     prep = [slow.preprocess_text(t) for t in texts]
 
@@ -127,14 +123,18 @@ def main(argv: list[str] | None = None) -> int:
             return fn()
         return run
 
-    timed = {name: (count, cold(fn) if not name.startswith(("slow", "sentencepiece")) else fn)
-             for name, (count, fn) in cases.items()}
+    return {name: (count, cold(fn) if not name.startswith(("slow", "sentencepiece")) else fn)
+            for name, (count, fn) in cases.items()}
+
+
+def measure(timed: dict[str, tuple[int, Callable[[], Any]]], repeats: int) -> dict[str, dict]:
+    """Per measurement: texts, times, their summary and texts/s (at the median)."""
     for _, fn in timed.values():  # warm-up: imports, allocations, first-call costs
         fn()
     # Interleaved rounds: on a shared, busy machine the load drifts; interleaving spreads it over all cases
     # instead of biasing the ratios.
     times: dict[str, list[float]] = {name: [] for name in timed}
-    for _ in range(args.repeats):
+    for _ in range(repeats):
         for name, (_, fn) in timed.items():
             t0 = time.perf_counter()
             fn()
@@ -143,24 +143,49 @@ def main(argv: list[str] | None = None) -> int:
     for name, (count, _) in timed.items():
         stats = summarize(times[name])
         raw[name] = {"texts": count, "times_s": times[name], **stats, "texts_per_s": count / stats["median"]}
+    return raw
 
-    tps = {k: v["texts_per_s"] for k, v in raw.items()}
-    ratios = {
+
+def ratios_of(tps: dict[str, float]) -> dict[str, float | None]:
+    return {
         "fast/slow batched": ratio(tps["fast tokenizer(texts)"], tps["slow tokenizer(texts)"]),
         "fast/slow one by one": ratio(tps["fast one by one"], tps["slow one by one"]),
         "rust encode_batch / slow batched": ratio(tps["rust encode_batch"], tps["slow tokenizer(texts)"]),
         "rust encode_batch / sentencepiece C++": ratio(tps["rust encode_batch"],
                                                        tps["sentencepiece encode (C++, preprocessed)"]),
     }
+
+
+def time_split(raw: dict[str, dict]) -> dict[str, float]:
+    """The batched fast call's time: the Rust backend's part and transformers' Python layer's."""
     fast_batch = raw["fast tokenizer(texts)"]["median"]
     rust_batch = raw["rust encode_batch"]["median"]
-    split = {
+    return {
         "fast batched total_s": fast_batch,
         "rust backend_s": rust_batch,
         "transformers python layer_s": fast_batch - rust_batch,
         "python layer share": (fast_batch - rust_batch) / fast_batch,
     }
-    backend.model._clear_cache()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+
+    import transformers
+    from transformers import AutoTokenizer
+
+    transformers.logging.set_verbosity_error()
+    texts, source = load_texts(args.n)
+    single = texts[: args.n_single]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder, vocab_name = build_folder(Path(tmp))
+        fast = AutoTokenizer.from_pretrained(folder)
+        slow = AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
+    raw = measure(timed_cases(fast, slow, texts, single), args.repeats)
+    tps = {k: v["texts_per_s"] for k, v in raw.items()}
+    ratios = ratios_of(tps)
+    split = time_split(raw)
+    fast.backend_tokenizer.model._clear_cache()
     profile = profile_top(lambda: fast(texts))
 
     rows = [{"measurement": k, "texts": v["texts"], "median_s": v["median"], "texts/s": v["texts_per_s"]}

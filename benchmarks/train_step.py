@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -83,20 +84,53 @@ def make_sequences(n: int, seq_len: int, vocab_size: int, *, ragged: bool, seed:
 
 
 # ------------------------------------------------------------------------------------------------ worker
-def worker(spec: dict[str, Any]) -> dict[str, Any]:
-    """One shape set in a fresh process: end-to-end Trainer steps, then the same-batch decomposition."""
+@dataclass
+class Setup:
+    """What one shape set's measurements share: the models, the data and its masking collator, the teacher clock."""
+
+    spec: dict[str, Any]
+    teacher: Any
+    student: Any
+    layers: list[int]
+    seqs: list[list[int]]
+    features: list[dict[str, Any]]
+    collator: Any
+    gen: Any  # the collator's generator: reseeded to mask one batch the same way every time
+    teacher_time: list[float]  # seconds inside the teacher's encoder + MLM head, added up by forward hooks
+
+    @property
+    def alphas(self) -> dict[str, float]:
+        spec = self.spec
+        return dict(alpha_ce=spec["alpha_ce"], alpha_mlm=spec["alpha_mlm"], alpha_cos=spec["alpha_cos"],
+                    alpha_mse=0.0, temperature=2.0)
+
+    def training_args(self, tmp: str, max_steps: int):
+        from distilkobert.distill.arguments import DistillationConfig
+
+        spec = self.spec
+        # DistilKoBERT's optimiser settings (recipe), CPU, nothing written or logged during the timed steps
+        return DistillationConfig(
+            output_dir=tmp, per_device_train_batch_size=spec["batch_size"], gradient_accumulation_steps=1,
+            max_steps=max_steps, learning_rate=5e-4, adam_beta1=0.9, adam_beta2=0.98, adam_epsilon=1e-6,
+            weight_decay=0.0, max_grad_norm=5.0, warmup_steps=0, use_cpu=True, report_to="none", save_strategy="no",
+            logging_strategy="no", disable_tqdm=True, dataloader_num_workers=0, dataloader_pin_memory=False,
+            remove_unused_columns=False, seed=spec["seed"], optim=spec["optim"], **self.alphas)
+
+    def trainer(self, tmp: str, max_steps: int, callbacks=None):
+        from distilkobert.distill.trainer import DistillationTrainer
+
+        return DistillationTrainer(model=self.student, args=self.training_args(tmp, max_steps),
+                                   data_collator=self.collator, train_dataset=self.features, teacher=self.teacher,
+                                   callbacks=callbacks)
+
+
+def setup(spec: dict[str, Any]) -> Setup:
+    """Random teacher and the student built from it, synthetic sequences, the real masking collator."""
     import torch
+    from transformers import BertConfig, BertForMaskedLM
 
-    if spec.get("threads"):
-        torch.set_num_threads(int(spec["threads"]))
-    sys.path.insert(0, str(C.REPO_ROOT))
-    from transformers import BertConfig, BertForMaskedLM, TrainerCallback
-
-    from distilkobert.distill.arguments import DistillationConfig
     from distilkobert.distill.collator import DistillationCollator, masking_probabilities, token_counts
-    from distilkobert.distill.losses import count_items
-    from distilkobert.distill.student import Teacher, build_student, count_parameters
-    from distilkobert.distill.trainer import DistillationTrainer
+    from distilkobert.distill.student import Teacher, build_student
 
     shape, B, L = spec["shape"], spec["batch_size"], spec["seq_len"]
     V = shape["vocab_size"]
@@ -114,11 +148,14 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
     gen = torch.Generator().manual_seed(spec["seed"])
     collator = DistillationCollator(token_probs, pad_token_id=PAD_ID, mask_token_id=MASK_ID,
                                     special_ids=SPECIAL_IDS, generator=gen)
-    features = [{"input_ids": s} for s in seqs]
-    alphas = dict(alpha_ce=spec["alpha_ce"], alpha_mlm=spec["alpha_mlm"], alpha_cos=spec["alpha_cos"],
-                  alpha_mse=0.0, temperature=2.0)
+    return Setup(spec=spec, teacher=teacher, student=student, layers=layers, seqs=seqs,
+                 features=[{"input_ids": s} for s in seqs], collator=collator, gen=gen,
+                 teacher_time=clock_teacher(teacher))
 
-    # time spent inside the teacher (encoder + MLM head), whichever way the loss code calls it
+
+def clock_teacher(teacher) -> list[float]:
+    """A one-item list that forward hooks add the time spent inside the teacher (encoder + MLM head) to,
+    whichever way the loss code calls it."""
     teacher_time = [0.0]
     starts: dict[int, float] = {}
 
@@ -131,132 +168,161 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
     for mod in (teacher.bert, teacher.cls):
         mod.register_forward_pre_hook(pre_hook)
         mod.register_forward_hook(post_hook)
+    return teacher_time
 
-    def training_args(tmp: str, max_steps: int) -> DistillationConfig:
-        # DistilKoBERT's optimiser settings (recipe), CPU, nothing written or logged during the timed steps
-        return DistillationConfig(
-            output_dir=tmp, per_device_train_batch_size=B, gradient_accumulation_steps=1, max_steps=max_steps,
-            learning_rate=5e-4, adam_beta1=0.9, adam_beta2=0.98, adam_epsilon=1e-6, weight_decay=0.0,
-            max_grad_norm=5.0, warmup_steps=0, use_cpu=True, report_to="none", save_strategy="no",
-            logging_strategy="no", disable_tqdm=True, dataloader_num_workers=0, dataloader_pin_memory=False,
-            remove_unused_columns=False, seed=spec["seed"], optim=spec["optim"], **alphas)
 
-    out: dict[str, Any] = {"shape_name": spec["shape_name"], "batch_size": B, "seq_len": L,
-                           "teacher_params": count_parameters(teacher), "student_params": count_parameters(student),
-                           "student_layers": layers, "threads": C.torch_threads_info()}
+def worker(spec: dict[str, Any]) -> dict[str, Any]:
+    """One shape set in a fresh process: end-to-end Trainer steps, then the same-batch decomposition."""
+    import torch
 
+    if spec.get("threads"):
+        torch.set_num_threads(int(spec["threads"]))
+    sys.path.insert(0, str(C.REPO_ROOT))
+    from distilkobert.distill.student import count_parameters
+
+    s = setup(spec)
+    out: dict[str, Any] = {"shape_name": spec["shape_name"], "batch_size": spec["batch_size"],
+                           "seq_len": spec["seq_len"], "teacher_params": count_parameters(s.teacher),
+                           "student_params": count_parameters(s.student), "student_layers": s.layers,
+                           "threads": C.torch_threads_info()}
     with tempfile.TemporaryDirectory() as tmp:
-        # ---- 1. end to end: the real Trainer loop ------------------------------------------------------------
-        class StepTimer(TrainerCallback):
-            def __init__(self):
-                self.ends: list[float] = []
-                self.teacher: list[float] = []
-
-            def on_train_begin(self, args, state, control, **kw):
-                self.ends.append(time.perf_counter())
-                self.teacher.append(teacher_time[0])
-
-            def on_step_end(self, args, state, control, **kw):
-                self.ends.append(time.perf_counter())
-                self.teacher.append(teacher_time[0])
-
-        timer = StepTimer()
-        e2e_trainer = DistillationTrainer(
-            model=student, args=training_args(tmp, n_steps), data_collator=collator, train_dataset=features,
-            teacher=teacher, callbacks=[timer])
-        out["optim"] = str(e2e_trainer.args.optim)
-        e2e_trainer.train()
-        step_s = [b - a for a, b in zip(timer.ends, timer.ends[1:])][spec["warmup"]:]
-        teach_s = [b - a for a, b in zip(timer.teacher, timer.teacher[1:])][spec["warmup"]:]
-        mean_nonpad = sum(len(s) for s in seqs) / len(seqs) * B
-        e2e = C.summarize(step_s)
-        out["end_to_end"] = {
-            "step_times_s": step_s, "step_s": e2e, "tokens_per_step": mean_nonpad,
-            "tokens_per_s": mean_nonpad / e2e["median"], "sequences_per_s": B / e2e["median"],
-            "teacher_forward_s": teacher_s_summary(teach_s),
-            "teacher_share": sum(teach_s) / sum(step_s),
-        }
-        del e2e_trainer
-
-        # ---- 2. one fixed batch: distillation step vs its unavoidable parts ----------------------------------
-        trainer = DistillationTrainer(
-            model=student, args=training_args(tmp, 10_000), data_collator=collator, train_dataset=features,
-            teacher=teacher)
-        optimizer = trainer.create_optimizer()
-        params = [p for p in student.parameters() if p.requires_grad]
-        batch_features = features[:B]
-
-        def masked_batch() -> dict:
-            gen.manual_seed(spec["seed"] + 1)  # the same masks every time: every variant sees one batch
-            return collator(batch_features)
-
-        batch = masked_batch()
-        nonpad = int(batch["attention_mask"].sum())
-        n_masked = int(batch["labels"].ne(-100).sum())
-
-        # the gathered path must be exact: same loss as full logits (eval mode: no dropout)
-        exactness = {}
-        student.eval()
-        with torch.no_grad():
-            for ce in ("all", "masked"):
-                losses = []
-                for full in (False, True):
-                    trainer.args.ce_positions, trainer.args.full_logits = ce, full
-                    losses.append(float(trainer.compute_loss(student, batch)))
-                exactness[ce] = {"gathered_loss": losses[0], "full_loss": losses[1],
-                                 "abs_diff": abs(losses[0] - losses[1])}
-        student.train()
-
-        def optimizer_update() -> None:
-            torch.nn.utils.clip_grad_norm_(params, trainer.args.max_grad_norm)
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-
-        def distill_step(ce_positions: str, full_logits: bool) -> None:
-            trainer.args.ce_positions, trainer.args.full_logits = ce_positions, full_logits
-            inputs = masked_batch()
-            counts = count_items([inputs], ce_positions)
-            trainer.training_step(student, inputs, num_items_in_batch=counts)
-            optimizer_update()
-
-        def student_mlm_step() -> None:  # (a)
-            student.train()
-            loss = student(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
-                           labels=batch["labels"]).loss
-            loss.backward()
-            optimizer_update()
-
-        def teacher_forward() -> None:  # (b)
-            with torch.no_grad():
-                teacher(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
-
-        def collate_only() -> None:
-            masked_batch()
-
-        steps = {name: (lambda c=ce, f=full: distill_step(c, f)) for name, ce, full in VARIANTS}
-        steps.update({"student_mlm_step": student_mlm_step, "teacher_forward": teacher_forward,
-                      "collate": collate_only})
-        times: dict[str, list[float]] = {k: [] for k in steps}
-        teacher_in_step: dict[str, list[float]] = {name: [] for name, _, _ in VARIANTS}
-        started = time.perf_counter()
-        for rnd in range(spec["warmup"] + spec["repeats"]):
-            for name, fn in steps.items():
-                teacher_time[0] = 0.0
-                t0 = time.perf_counter()
-                fn()
-                dt = time.perf_counter() - t0
-                if rnd >= spec["warmup"]:
-                    times[name].append(dt)
-                    if name in teacher_in_step:
-                        teacher_in_step[name].append(teacher_time[0])
-            done = rnd + 1 - spec["warmup"]
-            if done >= min(3, spec["repeats"]) and time.perf_counter() - started > spec["max_seconds"]:
-                break
-
+        out.update(end_to_end(s, tmp))
+        same_batch = same_batch_rounds(s, tmp)
         if spec.get("profile"):
             out["profile"] = profile_overhead(
-                steps["distill_all_gathered"], student_mlm_step, teacher_forward, iters=spec["profile"])
+                same_batch["steps"]["distill_all_gathered"], same_batch["steps"]["student_mlm_step"],
+                same_batch["steps"]["teacher_forward"], iters=spec["profile"])
+    out["same_batch"] = same_batch_summary(same_batch)
+    return out
 
+
+def end_to_end(s: Setup, tmp: str) -> dict[str, Any]:
+    """The real Trainer loop: seconds between consecutive `on_step_end`s, tokens/s, the teacher's share."""
+    from transformers import TrainerCallback
+
+    spec, B, teacher_time = s.spec, s.spec["batch_size"], s.teacher_time
+
+    class StepTimer(TrainerCallback):
+        def __init__(self):
+            self.ends: list[float] = []
+            self.teacher: list[float] = []
+
+        def on_train_begin(self, args, state, control, **kw):
+            self.ends.append(time.perf_counter())
+            self.teacher.append(teacher_time[0])
+
+        def on_step_end(self, args, state, control, **kw):
+            self.ends.append(time.perf_counter())
+            self.teacher.append(teacher_time[0])
+
+    timer = StepTimer()
+    e2e_trainer = s.trainer(tmp, spec["warmup"] + spec["repeats"], callbacks=[timer])
+    optim = str(e2e_trainer.args.optim)
+    e2e_trainer.train()
+    step_s = [b - a for a, b in zip(timer.ends, timer.ends[1:])][spec["warmup"]:]
+    teach_s = [b - a for a, b in zip(timer.teacher, timer.teacher[1:])][spec["warmup"]:]
+    mean_nonpad = sum(len(x) for x in s.seqs) / len(s.seqs) * B
+    e2e = C.summarize(step_s)
+    return {"optim": optim, "end_to_end": {
+        "step_times_s": step_s, "step_s": e2e, "tokens_per_step": mean_nonpad,
+        "tokens_per_s": mean_nonpad / e2e["median"], "sequences_per_s": B / e2e["median"],
+        "teacher_forward_s": teacher_s_summary(teach_s),
+        "teacher_share": sum(teach_s) / sum(step_s),
+    }}
+
+
+def same_batch_rounds(s: Setup, tmp: str) -> dict[str, Any]:
+    """One fixed masked batch: every distillation variant and its unavoidable parts, interleaved round by round
+    (so that machine noise hits every variant alike); the gathered path's exactness first."""
+    import torch
+
+    from distilkobert.distill.losses import count_items
+
+    spec, student, teacher, teacher_time = s.spec, s.student, s.teacher, s.teacher_time
+    trainer = s.trainer(tmp, 10_000)
+    optimizer = trainer.create_optimizer()
+    params = [p for p in student.parameters() if p.requires_grad]
+    batch_features = s.features[:spec["batch_size"]]
+
+    def masked_batch() -> dict:
+        s.gen.manual_seed(spec["seed"] + 1)  # the same masks every time: every variant sees one batch
+        return s.collator(batch_features)
+
+    batch = masked_batch()
+    nonpad = int(batch["attention_mask"].sum())
+    n_masked = int(batch["labels"].ne(-100).sum())
+    exactness = gathered_vs_full_loss(trainer, student, batch)
+
+    def optimizer_update() -> None:
+        torch.nn.utils.clip_grad_norm_(params, trainer.args.max_grad_norm)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    def distill_step(ce_positions: str, full_logits: bool) -> None:
+        trainer.args.ce_positions, trainer.args.full_logits = ce_positions, full_logits
+        inputs = masked_batch()
+        counts = count_items([inputs], ce_positions)
+        trainer.training_step(student, inputs, num_items_in_batch=counts)
+        optimizer_update()
+
+    def student_mlm_step() -> None:  # (a)
+        student.train()
+        loss = student(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                       labels=batch["labels"]).loss
+        loss.backward()
+        optimizer_update()
+
+    def teacher_forward() -> None:  # (b)
+        with torch.no_grad():
+            teacher(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+
+    def collate_only() -> None:
+        masked_batch()
+
+    steps = {name: (lambda c=ce, f=full: distill_step(c, f)) for name, ce, full in VARIANTS}
+    steps.update({"student_mlm_step": student_mlm_step, "teacher_forward": teacher_forward,
+                  "collate": collate_only})
+    times: dict[str, list[float]] = {k: [] for k in steps}
+    teacher_in_step: dict[str, list[float]] = {name: [] for name, _, _ in VARIANTS}
+    started = time.perf_counter()
+    for rnd in range(spec["warmup"] + spec["repeats"]):
+        for name, fn in steps.items():
+            teacher_time[0] = 0.0
+            t0 = time.perf_counter()
+            fn()
+            dt = time.perf_counter() - t0
+            if rnd >= spec["warmup"]:
+                times[name].append(dt)
+                if name in teacher_in_step:
+                    teacher_in_step[name].append(teacher_time[0])
+        done = rnd + 1 - spec["warmup"]
+        if done >= min(3, spec["repeats"]) and time.perf_counter() - started > spec["max_seconds"]:
+            break
+    return {"batch_shape": list(batch["input_ids"].shape), "nonpad": nonpad, "n_masked": n_masked,
+            "steps": steps, "times": times, "teacher_in_step": teacher_in_step, "exactness": exactness}
+
+
+def gathered_vs_full_loss(trainer, student, batch: dict) -> dict[str, dict[str, float]]:
+    """The gathered path must be exact: the same loss as full logits (eval mode: no dropout)."""
+    import torch
+
+    exactness = {}
+    student.eval()
+    with torch.no_grad():
+        for ce in ("all", "masked"):
+            losses = []
+            for full in (False, True):
+                trainer.args.ce_positions, trainer.args.full_logits = ce, full
+                losses.append(float(trainer.compute_loss(student, batch)))
+            exactness[ce] = {"gathered_loss": losses[0], "full_loss": losses[1],
+                             "abs_diff": abs(losses[0] - losses[1])}
+    student.train()
+    return exactness
+
+
+def same_batch_summary(rounds: dict[str, Any]) -> dict[str, Any]:
+    """Medians of the same-batch rounds: each variant against (a) + (b), the gain of the gathered projections."""
+    nonpad, times, teacher_in_step = rounds["nonpad"], rounds["times"], rounds["teacher_in_step"]
     med = {k: C.summarize(v)["median"] for k, v in times.items()}
     parts = med["student_mlm_step"] + med["teacher_forward"]
     variants = {}
@@ -268,8 +334,8 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
             "teacher_share": (med_or_none(teacher_in_step[name]) or 0.0) / med[name],
             "tokens_per_s": nonpad / med[name],
         }
-    out["same_batch"] = {
-        "nonpad_tokens": nonpad, "masked_tokens": n_masked, "batch_shape": list(batch["input_ids"].shape),
+    return {
+        "nonpad_tokens": nonpad, "masked_tokens": rounds["n_masked"], "batch_shape": rounds["batch_shape"],
         "raw_times_s": times, "teacher_in_step_s": teacher_in_step,
         "student_mlm_step_s": C.summarize(times["student_mlm_step"]),
         "teacher_forward_s": C.summarize(times["teacher_forward"]),
@@ -278,9 +344,8 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
         "gather_gain_all": med["distill_all_full"] / med["distill_all_gathered"],
         "gather_gain_masked": med["distill_masked_full"] / med["distill_masked_gathered"],
         "rounds": len(times["teacher_forward"]),
-        "gathered_vs_full_loss": exactness,
+        "gathered_vs_full_loss": rounds["exactness"],
     }
-    return out
 
 
 def profile_overhead(distill, part_a, part_b, iters: int, top: int = 12) -> dict[str, Any]:
@@ -365,38 +430,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    if args._worker:
-        C.emit_worker_result(worker(json.loads(args._worker)))
-        return 0
+def shape_spec(args: argparse.Namespace, shape_name: str) -> dict[str, Any]:
+    """What one worker measures: a shape set with the command's overrides and settings."""
+    shape = SHAPES[shape_name]
+    return {"shape_name": shape_name, "shape": shape, "batch_size": args.batch_size or shape["batch_size"],
+            "seq_len": args.seq_len or shape["seq_len"], "ragged": args.ragged, "teacher_layers": args.teacher_layers,
+            "student_layers": args.student_layers, "alpha_ce": args.alpha_ce, "alpha_mlm": args.alpha_mlm,
+            "alpha_cos": args.alpha_cos, "optim": args.optim, "warmup": args.warmup, "repeats": args.repeats,
+            "max_seconds": args.max_seconds, "threads": args.threads, "seed": args.seed, "profile": args.profile}
 
-    machine, versions = C.machine_info(), C.library_versions()
-    settings = {k: v for k, v in vars(args).items() if not k.startswith("_")}
-    print(f"# train-step benchmark on {machine['cpu_model']} ({machine['usable_cores']} usable cores, "
-          f"load {machine['load_average_1_5_15']}), torch {versions['torch']}, "
-          f"transformers {versions['transformers']}")
-    started = time.perf_counter()
-    results = []
-    for shape_name in args.shapes:
-        shape = SHAPES[shape_name]
-        L = args.seq_len or shape["seq_len"]
-        if L > shape["max_positions"]:
-            print(f"--seq-len {L} exceeds max positions {shape['max_positions']} of shape {shape_name}",
-                  file=sys.stderr)
-            return 2
-        spec = {"shape_name": shape_name, "shape": shape, "batch_size": args.batch_size or shape["batch_size"],
-                "seq_len": L, "ragged": args.ragged, "teacher_layers": args.teacher_layers,
-                "student_layers": args.student_layers, "alpha_ce": args.alpha_ce, "alpha_mlm": args.alpha_mlm,
-                "alpha_cos": args.alpha_cos, "optim": args.optim, "warmup": args.warmup, "repeats": args.repeats,
-                "max_seconds": args.max_seconds, "threads": args.threads, "seed": args.seed, "profile": args.profile}
-        t0 = time.perf_counter()
-        r = C.run_worker(__file__, spec, timeout=3600)
-        r["wall_s"] = time.perf_counter() - t0
-        print(f"  {shape_name:7s} batch {spec['batch_size']} x {L}: done in {r['wall_s']:.1f}s "
-              f"(torch threads {r['threads']['torch_num_threads']}, optim {r['optim']})", flush=True)
-        results.append(r)
 
+def summary_rows(results: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(end-to-end rows, same-batch rows: one per shape and variant) of the printed tables and the JSON."""
     e2e_rows, batch_rows = [], []
     for r in results:
         e = r["end_to_end"]
@@ -411,30 +456,35 @@ def main(argv: Sequence[str] | None = None) -> int:
             batch_rows.append({**base, "variant": name.removeprefix("distill_"), "step_s": v["step_s"]["median"],
                                "ratio": v["ratio_to_parts"], "teacher_share": v["teacher_share"],
                                "tokens_s": v["tokens_per_s"]})
+    return e2e_rows, batch_rows
+
+
+def target_of(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The trainer's default variant against the target ratio, per shape."""
     default = [r["same_batch"]["variants"][VARIANTS[0][0]]["ratio_to_parts"] for r in results]
-    target = {"description": "distillation step (trainer default: KL over all non-pad rows, gathered vocab "
-                             "projections) <= 1.1 x (student MLM step + teacher no-grad forward), same batch",
-              "max_ratio": TARGET_MAX_RATIO,
-              "ratios": {r["shape_name"]: r["same_batch"]["variants"][VARIANTS[0][0]]["ratio_to_parts"]
-                         for r in results},
-              "met": all(x <= TARGET_MAX_RATIO for x in default)}
-    payload = {
-        "benchmark": NAME, "command": [Path(sys.executable).name, *sys.argv], "machine": machine,
-        "versions": versions, "settings": settings, "shape_sizes": {n: SHAPES[n] for n in args.shapes},
-        "threads": results[0]["threads"] if results else None,
-        "notes": {
-            "end_to_end": "DistillationTrainer.train(), seconds between consecutive on_step_end callbacks "
-                          "(data loading + masking + loss + backward + clip + optimizer); first --warmup steps dropped",
-            "same_batch": "rounds interleave every variant on one fixed masked batch; medians",
-            "ratio": "distillation step (incl. masking the batch) / (a) plain student MLM step (HF forward with "
-                     "labels + backward + clip + optimizer) + (b) teacher BertForMaskedLM no-grad forward",
-            "teacher_share": "time inside the teacher's encoder + MLM head (forward hooks) / step time",
-            "gather_gain": "full_logits step time / gathered step time (same loss value, fewer vocab projections)",
-        },
-        "load_average_end": C.load_average(), "wall_s": time.perf_counter() - started,
-        "results": results, "end_to_end": e2e_rows, "same_batch": batch_rows, "target": target,
-    }
-    path = C.write_json(NAME, payload, args.output)
+    return {"description": "distillation step (trainer default: KL over all non-pad rows, gathered vocab "
+                           "projections) <= 1.1 x (student MLM step + teacher no-grad forward), same batch",
+            "max_ratio": TARGET_MAX_RATIO,
+            "ratios": {r["shape_name"]: r["same_batch"]["variants"][VARIANTS[0][0]]["ratio_to_parts"]
+                       for r in results},
+            "met": all(x <= TARGET_MAX_RATIO for x in default)}
+
+
+NOTES = {
+    "end_to_end": "DistillationTrainer.train(), seconds between consecutive on_step_end callbacks "
+                  "(data loading + masking + loss + backward + clip + optimizer); first --warmup steps dropped",
+    "same_batch": "rounds interleave every variant on one fixed masked batch; medians",
+    "ratio": "distillation step (incl. masking the batch) / (a) plain student MLM step (HF forward with "
+             "labels + backward + clip + optimizer) + (b) teacher BertForMaskedLM no-grad forward",
+    "teacher_share": "time inside the teacher's encoder + MLM head (forward hooks) / step time",
+    "gather_gain": "full_logits step time / gathered step time (same loss value, fewer vocab projections)",
+}
+
+
+def print_report(args: argparse.Namespace, payload: dict[str, Any]) -> None:
+    """The tables, the gains of the gathered projections, the profiles and the target verdict."""
+    results, e2e_rows, batch_rows, target = (payload["results"], payload["end_to_end"], payload["same_batch"],
+                                             payload["target"])
     e2e_title = (f"End to end: DistillationTrainer.train(), medians of {args.repeats} steps after "
                  f"{args.warmup} warm-up (torch threads {payload['threads']['torch_num_threads']})")
     C.print_table(e2e_rows, title=e2e_title)
@@ -458,6 +508,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"\nTarget distill step <= {TARGET_MAX_RATIO}x (a + b): "
           + ", ".join(f"{k} {v:.3f}x" for k, v in target["ratios"].items())
           + f" -> {'MET' if target['met'] else 'NOT MET'}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args._worker:
+        C.emit_worker_result(worker(json.loads(args._worker)))
+        return 0
+
+    machine, versions = C.machine_info(), C.library_versions()
+    settings = {k: v for k, v in vars(args).items() if not k.startswith("_")}
+    print(f"# train-step benchmark on {machine['cpu_model']} ({machine['usable_cores']} usable cores, "
+          f"load {machine['load_average_1_5_15']}), torch {versions['torch']}, "
+          f"transformers {versions['transformers']}")
+    started = time.perf_counter()
+    results = []
+    for shape_name in args.shapes:
+        spec = shape_spec(args, shape_name)
+        L, max_positions = spec["seq_len"], SHAPES[shape_name]["max_positions"]
+        if L > max_positions:
+            print(f"--seq-len {L} exceeds max positions {max_positions} of shape {shape_name}", file=sys.stderr)
+            return 2
+        t0 = time.perf_counter()
+        r = C.run_worker(__file__, spec, timeout=3600)
+        r["wall_s"] = time.perf_counter() - t0
+        print(f"  {shape_name:7s} batch {spec['batch_size']} x {L}: done in {r['wall_s']:.1f}s "
+              f"(torch threads {r['threads']['torch_num_threads']}, optim {r['optim']})", flush=True)
+        results.append(r)
+
+    e2e_rows, batch_rows = summary_rows(results)
+    payload = {
+        "benchmark": NAME, "command": [Path(sys.executable).name, *sys.argv], "machine": machine,
+        "versions": versions, "settings": settings, "shape_sizes": {n: SHAPES[n] for n in args.shapes},
+        "threads": results[0]["threads"] if results else None, "notes": NOTES,
+        "load_average_end": C.load_average(), "wall_s": time.perf_counter() - started,
+        "results": results, "end_to_end": e2e_rows, "same_batch": batch_rows, "target": target_of(results),
+    }
+    path = C.write_json(NAME, payload, args.output)
+    print_report(args, payload)
     print(f"\nwrote {path}")
     return 0
 

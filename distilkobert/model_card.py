@@ -429,12 +429,41 @@ def render_model_card(
         raise ModelCardError(f"repo_id {repo_id!r} is not a Hub repo id (namespace/name)")
     results = _as_list(eval_results)
     metadata_text, template_text, where = _card_files()
+    meta = _card_metadata(metadata_text, where, training_info, results, base_model,
+                          repo_id.split("/")[-1] if repo_id else DEFAULT_MODEL_NAME)
+    student = _get(training_info, "student") or {}
+    values = {
+        "title": repo_id.split("/")[-1] if repo_id else "DistilKoBERT",
+        "training_heading": "How it was trained" if _no_teacher(training_info) else "How it was distilled",
+        "summary": _summary(training_info),
+        "model_type": _fmt(_get(student, "model_type")),
+        "student_layers_text": f"{_fmt(_get(student, 'n_layers'))} layers",
+        "license": meta.get("license", UNKNOWN),
+        "teacher_text": _teacher_text(training_info),
+        "vocab_size_text": _fmt_int(_get(student, "vocab_size")),
+        "distillation_table": _table(_distillation_rows(training_info), ("", "value")),
+        "results_section": _results_section(results),
+        "repo_id": repo_id or "path/to/model",
+        "revision_arg": f', revision="{revision}"' if revision else "",
+        "data_limitation": _data_limitation(training_info),
+    }
+    try:
+        body = render_template(template_text, values, name=f"{where}/template.md")
+    except ValueError as exc:
+        raise ModelCardError(str(exc)) from exc
+    text = _join_card(meta, body)
+    validate_model_card(text)
+    return text
+
+
+def _card_metadata(metadata_text: str, where: str, training_info: Mapping | None, results: list[Mapping],
+                   base_model: str | None, model_name: str) -> dict:
+    """The card's YAML metadata: the static metadata.yaml with the run's datasets, base model and model-index."""
     try:
         meta = yaml.safe_load(metadata_text) or {}
     except yaml.YAMLError as exc:
         raise ModelCardError(f"{where}/metadata.yaml: invalid YAML: {exc}") from exc
     meta = copy.deepcopy(meta)
-
     datasets = list(meta.get("datasets") or [])
     for name in [_get(training_info, "corpus", "name_or_path")] + [_result_fields(r)["dataset"] for r in results]:
         hub = _hub_id(name)
@@ -445,14 +474,15 @@ def render_model_card(
     base = base_model or _hub_id(_get(training_info, "teacher", "name_or_path"))
     if base and str(base).lower() != "none":
         meta["base_model"] = base
-    model_name = repo_id.split("/")[-1] if repo_id else DEFAULT_MODEL_NAME
     new_eval = _eval_results(results)
     if new_eval:
         meta["model-index"] = _merge_model_index(None, new_eval, model_name)
+    return meta
 
-    student = _get(training_info, "student") or {}
-    n_layers = _get(student, "n_layers")
-    title = repo_id.split("/")[-1] if repo_id else "DistilKoBERT"
+
+def _summary(training_info: Mapping | None) -> str:
+    """The card's one-sentence summary: how deep the model is and how it was trained."""
+    n_layers = _get(training_info, "student", "n_layers")
     teacher_layers = _get(training_info, "teacher", "n_layers")
     size = f"{n_layers}-layer " if n_layers is not None else "small "
     teacher_size = f"{teacher_layers}-layer " if teacher_layers is not None else ""
@@ -462,40 +492,19 @@ def render_model_card(
         how = f"distilled from a {teacher_size}KoBERT-family teacher with the DistilBERT recipe"
     else:
         how = "for masked language modelling"
-    summary = f"A {size}Korean BERT {how}, published with the distilkobert project tooling."
-    vocab = _get(student, "vocab_size")
+    return f"A {size}Korean BERT {how}, published with the distilkobert project tooling."
+
+
+def _data_limitation(training_info: Mapping | None) -> str:
+    """What the training corpus was, and a warning when it is too small for a useful encoder."""
     corpus_tokens = _get(training_info, "corpus", "n_train_tokens")
     corpus_name = _get(training_info, "corpus", "name_or_path")
     if corpus_name is None and corpus_tokens is None:
-        data_limitation = "The training corpus of this checkpoint was not recorded."
-    else:
-        data_limitation = (
-            f"This checkpoint was trained on {_fmt_int(corpus_tokens)} tokens of `{_fmt(corpus_name)}` "
+        return "The training corpus of this checkpoint was not recorded."
+    return (f"This checkpoint was trained on {_fmt_int(corpus_tokens)} tokens of `{_fmt(corpus_name)}` "
             f"(recipe `{_fmt(_recipe_name(_get(training_info, 'recipe')))}`)"
             + ("; a corpus this small gives a demonstration model, not a useful Korean encoder."
                if _is_number(corpus_tokens) and corpus_tokens < 50_000_000 else "."))
-    values = {
-        "title": title,
-        "training_heading": "How it was trained" if _no_teacher(training_info) else "How it was distilled",
-        "summary": summary,
-        "model_type": _fmt(_get(student, "model_type")),
-        "student_layers_text": f"{_fmt(n_layers)} layers",
-        "license": meta.get("license", UNKNOWN),
-        "teacher_text": _teacher_text(training_info),
-        "vocab_size_text": _fmt_int(vocab),
-        "distillation_table": _table(_distillation_rows(training_info), ("", "value")),
-        "results_section": _results_section(results),
-        "repo_id": repo_id or "path/to/model",
-        "revision_arg": f', revision="{revision}"' if revision else "",
-        "data_limitation": data_limitation,
-    }
-    try:
-        body = render_template(template_text, values, name=f"{where}/template.md")
-    except ValueError as exc:
-        raise ModelCardError(str(exc)) from exc
-    text = _join_card(meta, body)
-    validate_model_card(text)
-    return text
 
 
 def _read_json(path: Path) -> Any:

@@ -3,10 +3,14 @@
 Distils a student from a teacher (or trains MLM alone with `--teacher_name_or_path none`), evaluates held-out
 MLM with fixed masks, writes `distillation_info.json` + model card and, with `--push_to_hub`, publishes the
 checkpoints (branch `<version>-checkpoints`, tag `<version>-step-N`) and the final model (main, tag `<version>`).
+
+The program that starts (`distilkobert`, `train_distill.py`) configures the Hub endpoint before it imports this
+module: the Hugging Face libraries imported here read HF_ENDPOINT at import time.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import logging
 import os
@@ -18,22 +22,48 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+import transformers
+from huggingface_hub import snapshot_download
+from transformers import AutoConfig, AutoTokenizer, BertConfig, DistilBertConfig, set_seed
+
+from distilkobert.data.output import check_output_dir, clear_output_dir
+from distilkobert.distill.arguments import (
+    DistillationConfig,
+    DistillationDataArguments,
+    DistillationModelArguments,
+    parse_args,
+    resume_requested,
+)
+from distilkobert.distill.collator import DistillationCollator, masking_probabilities, save_token_counts
+from distilkobert.distill.data import cache_report, load_corpus, tokenize_corpus
+from distilkobert.distill.distributed import accumulation_for_global_batch
+from distilkobert.distill.heldout_mlm import heldout_mlm
+from distilkobert.distill.losses import parse_layer_map
+from distilkobert.distill.publishing import CheckpointPushCallback, check_version_available, publish_final
+from distilkobert.distill.student import (
+    Teacher,
+    build_student,
+    count_parameters,
+    disable_row_gathered_forward,
+    load_teacher,
+)
+from distilkobert.distill.trainer import DistillationTrainer
+from distilkobert.environment import library_versions, machine_info
+from distilkobert.hub.endpoint import require_hub, resolve_model_reference
+from distilkobert.hub.publish import VersionExistsError
+from distilkobert.model_card import write_model_card
+
 logger = logging.getLogger("distilkobert.distill")
 
 TOKENIZER_PATTERNS = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt",
                       "*.model", "tokenization_*.py", "added_tokens.json"]
+TEACHER_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns a process exit code (2, with one line naming the argument, for bad arguments)."""
-    from distilkobert.hub.endpoint import configure_hub_environment
-
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not {"-h", "--help"} & set(argv):  # --help needs no Hub
-        configure_hub_environment()  # before any Hugging Face import: they read HF_ENDPOINT at import time
-    from distilkobert.distill.arguments import parse_args
-    from distilkobert.hub.publish import VersionExistsError
-
     try:
         run(*parse_args(argv))
     except (ValueError, OSError, VersionExistsError) as exc:
@@ -42,9 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _setup_logging(args) -> None:
-    import transformers
-
+def _setup_logging(args: DistillationConfig) -> None:
     level = logging.INFO if args.process_index == 0 else logging.WARNING
     # root stays at WARNING (quiet HTTP / server logs); this package and transformers say what they do
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.WARNING,
@@ -56,12 +84,8 @@ def _setup_logging(args) -> None:
 
 def copy_tokenizer_files(source: str, revision: str | None, output_dir: Path) -> list[str]:
     """Copy the tokenizer folder's own files (fast tokenizer.json, slow files, remote code) into output_dir."""
-    import fnmatch
-
     src = Path(source)
     if not src.is_dir():
-        from huggingface_hub import snapshot_download
-
         src = Path(snapshot_download(source, revision=revision, allow_patterns=TOKENIZER_PATTERNS))
     copied = []
     for item in sorted(src.iterdir()):
@@ -72,8 +96,6 @@ def copy_tokenizer_files(source: str, revision: str | None, output_dir: Path) ->
 
 
 def _student_summary(model, model_type: str) -> dict:
-    from distilkobert.distill.student import count_parameters
-
     c = model.config
     if model_type == "bert":
         dims = dict(n_layers=c.num_hidden_layers, dim=c.hidden_size, n_heads=c.num_attention_heads,
@@ -103,6 +125,9 @@ def _resume_value(value, output_dir: Path):
     raise ValueError(f"--resume_from_checkpoint {value}: no complete checkpoint in {output_dir}")
 
 
+# ------------------------------------------------------------------------------------- checks before loading
+
+
 @dataclass
 class Checked:
     """What the checks before loading found out and `run` reuses."""
@@ -117,29 +142,40 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
 
 
-def check_before_loading(model_args, data_args, args) -> Checked:
+def check_before_loading(model_args: DistillationModelArguments, data_args: DistillationDataArguments,
+                         args: DistillationConfig) -> Checked:
     """Every check that needs files but no model weights, before anything is loaded or tokenized.
 
     References (folder or valid Hub id, Hub reachable), the output folder, the teacher's config (read alone,
     cheap): layer indices, positions vs --max_seq_length, vocabulary vs the tokenizer; the student's positions;
     --mse_layer_map; a free --version on the Hub. Raises ValueError / OSError with one line naming the argument.
     """
-    from transformers import AutoConfig, AutoTokenizer, BertConfig, DistilBertConfig
-
-    from distilkobert.data.output import check_output_dir
-    from distilkobert.distill.arguments import resume_requested
-    from distilkobert.distill.losses import parse_layer_map
-    from distilkobert.distill.publishing import check_version_available
-    from distilkobert.hub.endpoint import require_hub, resolve_model_reference
-
     if args.global_batch_size:
-        from distilkobert.distill.distributed import accumulation_for_global_batch
-
         args.gradient_accumulation_steps = accumulation_for_global_batch(
             args.global_batch_size, args.per_device_train_batch_size, args.world_size)
-    tok_src, tok_rev = model_args.tokenizer_source
-    tok_flag = "--tokenizer_name_or_path" if model_args.tokenizer_name_or_path else "--teacher_name_or_path"
-    references = {tok_flag: (tok_src, "model")}
+    references = _check_references(model_args, data_args)
+    output_dir, clear_output = _check_output_folder(data_args, args, references)
+    teacher_config = _read_teacher_config(model_args, data_args, args)
+    tokenizer = _load_tokenizer(model_args, teacher_config)
+    _check_student_positions(model_args, data_args, teacher_config)
+    if teacher_config is not None and args.alpha_mse > 0:  # the pairs are valid (the trainer uses them)
+        parse_layer_map(args.mse_layer_map, len(model_args.student_layers), teacher_config.num_hidden_layers)
+    if args.push_to_hub:
+        require_hub(args.hub_model_id, "--hub_model_id")
+        check_version_available(args.hub_model_id, args.version)  # refuse before any training
+    return Checked(tokenizer=tokenizer, output_dir=output_dir, clear_output=clear_output)
+
+
+def _tokenizer_flag(model_args: DistillationModelArguments) -> str:
+    """The flag that names the tokenizer: its own, else the teacher's."""
+    return "--tokenizer_name_or_path" if model_args.tokenizer_name_or_path else "--teacher_name_or_path"
+
+
+def _check_references(model_args: DistillationModelArguments,
+                      data_args: DistillationDataArguments) -> dict[str, tuple[str, str]]:
+    """{flag: (name, repo type)} of the tokenizer, teacher and corpus, each a folder or a Hub id the Hub has."""
+    tok_src, _ = model_args.tokenizer_source
+    references = {_tokenizer_flag(model_args): (tok_src, "model")}
     if model_args.has_teacher:
         references["--teacher_name_or_path"] = (model_args.teacher_name_or_path, "model")
     dataset = data_args.dataset_name_or_path
@@ -148,41 +184,56 @@ def check_before_loading(model_args, data_args, args) -> Checked:
     for flag, (name, repo_type) in references.items():
         resolve_model_reference(name, flag)
         require_hub(name, flag, repo_type=repo_type)
+    return references
 
+
+def _check_output_folder(data_args: DistillationDataArguments, args: DistillationConfig,
+                         references: dict[str, tuple[str, str]]) -> tuple[Path, bool]:
+    """(the output folder, whether --overwrite must clear it once everything has loaded)."""
     inputs = {flag: name for flag, (name, _) in references.items()}
-    inputs.update({"--dataset_name_or_path": dataset, "--cache_dir": data_args.cache_dir,
+    inputs.update({"--dataset_name_or_path": data_args.dataset_name_or_path, "--cache_dir": data_args.cache_dir,
                    "recipe": args.recipe})
     # a resumed run continues in its own folder: its contents are kept (--overwrite with it is refused earlier)
     resume = resume_requested(args.resume_from_checkpoint)
     output_dir = check_output_dir(args.output_dir, args.overwrite, inputs=inputs,
                                   flag="--output_dir", keep_contents=resume)
-    clear_output = args.overwrite and output_dir.is_dir() and any(output_dir.iterdir())
+    return output_dir, args.overwrite and output_dir.is_dir() and any(output_dir.iterdir())
 
-    teacher_config = None
-    if model_args.has_teacher:
-        name = model_args.teacher_name_or_path
-        try:
-            teacher_config = AutoConfig.from_pretrained(name, revision=model_args.teacher_revision)
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"--teacher_name_or_path {name}: cannot read its config.json ({_first_line(exc)})") \
-                from None
-        if getattr(teacher_config, "model_type", None) != "bert":
-            raise ValueError(f"--teacher_name_or_path {name}: only BERT-family teachers are supported (model_type "
-                             f"{getattr(teacher_config, 'model_type', None)!r})")
-        architectures = getattr(teacher_config, "architectures", None) or []
-        if args.alpha_ce > 0 and architectures and not any("MaskedLM" in a for a in architectures):
-            # saved without its MLM head (e.g. BertModel); load_teacher checks the weights themselves again
-            raise ValueError(f"teacher {name} has no MLM head (encoder only, {architectures[0]}): --alpha_ce must "
-                             "be 0 (use --alpha_cos / --alpha_mse)")
-        n_layers = teacher_config.num_hidden_layers
-        bad = [i for i in model_args.student_layers if i >= n_layers]
-        if bad:
-            raise ValueError(f"--student_layers {bad}: out of range, the teacher has {n_layers} layers "
-                             f"(0 to {n_layers - 1})")
-        if data_args.max_seq_length > teacher_config.max_position_embeddings:
-            raise ValueError(f"--max_seq_length {data_args.max_seq_length}: above the teacher's "
-                             f"max_position_embeddings ({teacher_config.max_position_embeddings})")
 
+def _read_teacher_config(model_args: DistillationModelArguments, data_args: DistillationDataArguments,
+                         args: DistillationConfig):
+    """The teacher's config (None without a teacher), checked against the student's layers and the lengths."""
+    if not model_args.has_teacher:
+        return None
+    name = model_args.teacher_name_or_path
+    try:
+        teacher_config = AutoConfig.from_pretrained(name, revision=model_args.teacher_revision)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"--teacher_name_or_path {name}: cannot read its config.json ({_first_line(exc)})") \
+            from None
+    if getattr(teacher_config, "model_type", None) != "bert":
+        raise ValueError(f"--teacher_name_or_path {name}: only BERT-family teachers are supported (model_type "
+                         f"{getattr(teacher_config, 'model_type', None)!r})")
+    architectures = getattr(teacher_config, "architectures", None) or []
+    if args.alpha_ce > 0 and architectures and not any("MaskedLM" in a for a in architectures):
+        # saved without its MLM head (e.g. BertModel); load_teacher checks the weights themselves again
+        raise ValueError(f"teacher {name} has no MLM head (encoder only, {architectures[0]}): --alpha_ce must "
+                         "be 0 (use --alpha_cos / --alpha_mse)")
+    n_layers = teacher_config.num_hidden_layers
+    bad = [i for i in model_args.student_layers if i >= n_layers]
+    if bad:
+        raise ValueError(f"--student_layers {bad}: out of range, the teacher has {n_layers} layers "
+                         f"(0 to {n_layers - 1})")
+    if data_args.max_seq_length > teacher_config.max_position_embeddings:
+        raise ValueError(f"--max_seq_length {data_args.max_seq_length}: above the teacher's "
+                         f"max_position_embeddings ({teacher_config.max_position_embeddings})")
+    return teacher_config
+
+
+def _load_tokenizer(model_args: DistillationModelArguments, teacher_config):
+    """The tokenizer, with the special tokens the masking needs and no more tokens than the teacher's rows."""
+    tok_src, tok_rev = model_args.tokenizer_source
+    tok_flag = _tokenizer_flag(model_args)
     try:
         tokenizer = AutoTokenizer.from_pretrained(tok_src, revision=tok_rev)
     except (OSError, ValueError) as exc:
@@ -194,7 +245,12 @@ def check_before_loading(model_args, data_args, args) -> Checked:
     if teacher_config is not None and len(tokenizer) > teacher_config.vocab_size:
         raise ValueError(f"{tok_flag} {tok_src}: the tokenizer has {len(tokenizer)} tokens but the teacher's "
                          f"vocab_size is {teacher_config.vocab_size}; use the teacher's tokenizer")
+    return tokenizer
 
+
+def _check_student_positions(model_args: DistillationModelArguments, data_args: DistillationDataArguments,
+                             teacher_config) -> None:
+    """--max_seq_length fits the student's positions (its --student_config, else the teacher's, else default)."""
     overrides = model_args.student_config
     default_config = BertConfig if model_args.student_model_type == "bert" else DistilBertConfig
     positions = overrides.get("max_position_embeddings") or (
@@ -204,28 +260,28 @@ def check_before_loading(model_args, data_args, args) -> Checked:
         raise ValueError(f"--max_seq_length {data_args.max_seq_length}: above the student's max_position_embeddings "
                          f"({positions}; set it with --student_config)")
 
-    if teacher_config is not None and args.alpha_mse > 0:  # the pairs are valid (the trainer uses them)
-        parse_layer_map(args.mse_layer_map, len(model_args.student_layers), teacher_config.num_hidden_layers)
-    if args.push_to_hub:
-        require_hub(args.hub_model_id, "--hub_model_id")
-        check_version_available(args.hub_model_id, args.version)  # refuse before any training
-    return Checked(tokenizer=tokenizer, output_dir=output_dir, clear_output=clear_output)
+
+# ------------------------------------------------------------------------------------------------------ run
 
 
-def run(model_args, data_args, args) -> dict:
+@dataclass
+class TrainingData:
+    """The tokenized corpus and the masking that the training and the held-out evaluation share."""
+
+    train: Any
+    eval: Any
+    counts: Any  # token counts of the training split (masking probabilities, saved with the model)
+    cache_folder: Path
+    token_probs: torch.Tensor
+    collator_kwargs: dict[str, Any]
+
+    def collator(self, **kwargs) -> DistillationCollator:
+        return DistillationCollator(self.token_probs, **kwargs, **self.collator_kwargs)
+
+
+def run(model_args: DistillationModelArguments, data_args: DistillationDataArguments,
+        args: DistillationConfig) -> dict:
     """Check, train, evaluate, save and publish; returns the distillation info dict."""
-    import torch
-    from transformers import set_seed
-
-    from distilkobert.data.output import clear_output_dir
-    from distilkobert.distill import publishing as run_hub
-    from distilkobert.distill.collator import DistillationCollator, masking_probabilities, save_token_counts
-    from distilkobert.distill.data import cache_report, load_corpus, tokenize_corpus
-    from distilkobert.distill.heldout_mlm import heldout_mlm
-    from distilkobert.distill.student import build_student, disable_row_gathered_forward, load_teacher
-    from distilkobert.distill.trainer import DistillationTrainer
-    from distilkobert.environment import library_versions, machine_info
-
     _setup_logging(args)
     checked = check_before_loading(model_args, data_args, args)
     set_seed(args.seed)
@@ -236,26 +292,74 @@ def run(model_args, data_args, args) -> dict:
     args.prediction_loss_only = True  # Trainer evaluation (if asked for) reports the loss only
     repo_id = args.hub_model_id
 
-    # -- tokenizer, teacher, student ----------------------------------------------------------------------------
-    tok_src, tok_rev = model_args.tokenizer_source
-    tokenizer = checked.tokenizer
+    teacher, student = _load_models(model_args, args, checked.tokenizer)
+    data = _load_data(data_args, args, checked.tokenizer)
+    trainer = _build_trainer(model_args, args, student, teacher, data, checked.tokenizer,
+                             repo_id if push else None)
+    if checked.clear_output and args.process_index == 0:
+        # --overwrite: the previous contents go only now that everything has loaded (one process clears; the
+        # others write nothing there before the first checkpoint)
+        clear_output_dir(output_dir)
+    start = time.time()
+    train_result = trainer.train(resume_from_checkpoint=_resume_value(args.resume_from_checkpoint, output_dir))
+    elapsed = time.time() - start
+    disable_row_gathered_forward(student)
+    trainer.save_model(str(output_dir))  # every rank calls it (sharded setups need that); only rank 0 writes
+    if not trainer.is_world_process_zero():
+        return {}
+
+    # -- evaluate, describe, publish (main process) -------------------------------------------------------------
+    copy_tokenizer_files(*model_args.tokenizer_source, output_dir)
+    save_token_counts(data.counts, output_dir)
+    held_out, teacher_held_out = _evaluate(data_args, args, student, teacher, data)
+    info = {
+        "version": args.version,
+        "teacher": None if teacher is None else {
+            "name_or_path": teacher.name_or_path, "revision": teacher.revision, "n_layers": teacher.n_layers,
+            "has_mlm_head": teacher.has_mlm_head},
+        "student": _student_summary(student, model_args.student_model_type),
+        "student_layers": model_args.student_layers if teacher is not None else None,
+        "losses": args.record(trainer.layer_map),
+        "corpus": _corpus_info(data_args, data),
+        "training": _training_info(data_args, args, trainer.state, train_result),
+        "hardware": _hardware_info(args),
+        "versions": library_versions(),
+        "time_s": round(elapsed, 2),
+        "held_out": held_out,
+        "teacher_held_out": teacher_held_out,
+        "recipe": _recipe_info(args.recipe),
+    }
+    (output_dir / "distillation_info.json").write_text(json.dumps(info, indent=2, ensure_ascii=False), "utf-8")
+    logger.info("held-out MLM: %s", held_out)
+    # README.md of the model folder, rendered from distillation_info.json (and nsmc_results.json if present)
+    write_model_card(output_dir, repo_id=repo_id if push else None)
+    if push:
+        info["published"] = _publish(output_dir, repo_id, args)
+    return info
+
+
+def _load_models(model_args: DistillationModelArguments, args: DistillationConfig,
+                 tokenizer) -> tuple[Teacher | None, torch.nn.Module]:
+    """(the teacher, or None, and the student built from it: its layers copied, or initialised at random)."""
     teacher = None
     if model_args.has_teacher:
         teacher = load_teacher(model_args.teacher_name_or_path, model_args.teacher_revision)
         if args.alpha_ce > 0 and not teacher.has_mlm_head:
             raise ValueError(f"teacher {model_args.teacher_name_or_path} has no MLM head (encoder only): "
                              "--alpha_ce must be 0 (use --alpha_cos / --alpha_mse)")
-    layers = model_args.student_layers
-    student = build_student(tokenizer, model_type=model_args.student_model_type, teacher=teacher, layers=layers,
-                            config_overrides=model_args.student_config)
+    student = build_student(tokenizer, model_type=model_args.student_model_type, teacher=teacher,
+                            layers=model_args.student_layers, config_overrides=model_args.student_config)
+    return teacher, student
 
-    # -- data ---------------------------------------------------------------------------------------------------
+
+def _load_data(data_args: DistillationDataArguments, args: DistillationConfig, tokenizer) -> TrainingData:
+    """The corpus, tokenized and packed once (cached; the main process first), and its masking probabilities."""
     cache_dir = data_args.cache_dir or os.path.join(os.path.expanduser("~"), ".cache", "distilkobert", "tokenized")
     with args.main_process_first(desc="tokenize corpus"):
         corpus, data_identity = load_corpus(data_args.dataset_name_or_path, data_args.dataset_revision,
-                             text_column=data_args.text_column, train_split=data_args.train_split,
-                             validation_split=data_args.validation_split,
-                             validation_fraction=data_args.validation_fraction, seed=args.seed)
+                                            text_column=data_args.text_column, train_split=data_args.train_split,
+                                            validation_split=data_args.validation_split,
+                                            validation_fraction=data_args.validation_fraction, seed=args.seed)
         if data_args.max_train_texts:
             train = corpus[data_args.train_split]
             corpus[data_args.train_split] = train.select(range(min(data_args.max_train_texts, len(train))))
@@ -272,91 +376,69 @@ def run(model_args, data_args, args) -> dict:
                            word_mask=data_args.word_mask, word_keep=data_args.word_keep,
                            word_rand=data_args.word_rand)
     token_probs = masking_probabilities(counts, tokenizer.all_special_ids, data_args.mlm_smoothing)
-    collator = DistillationCollator(token_probs, seed=args.seed, **collator_kwargs)
+    return TrainingData(train=train_ds, eval=eval_ds, counts=counts, cache_folder=cache_folder,
+                        token_probs=token_probs, collator_kwargs=collator_kwargs)
 
-    # -- training -----------------------------------------------------------------------------------------------
-    teacher_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}.get(
-        model_args.teacher_dtype)
+
+def _teacher_dtype(model_args: DistillationModelArguments, args: DistillationConfig) -> torch.dtype | None:
+    """--teacher_dtype; auto: bf16 / fp16 when training in that precision, else None (the student's dtype)."""
     if model_args.teacher_dtype == "auto":
-        teacher_dtype = torch.bfloat16 if args.bf16 else torch.float16 if args.fp16 else None
-    callbacks = []
-    if push and args.push_checkpoints:
-        branch = args.checkpoint_branch or f"{args.version}-checkpoints"
-        callbacks.append(run_hub.CheckpointPushCallback(repo_id, args.version, branch,
-                                                        private=args.hub_private_repo or False))
-    use_eval = str(getattr(args.eval_strategy, "value", args.eval_strategy)) != "no"
-    trainer = DistillationTrainer(model=student, args=args, data_collator=collator, train_dataset=train_ds,
-                                  eval_dataset=eval_ds if use_eval else None,
-                                  processing_class=tokenizer, teacher=teacher.model if teacher else None,
-                                  teacher_dtype=teacher_dtype, callbacks=callbacks)
-    if checked.clear_output and args.process_index == 0:
-        # --overwrite: the previous contents go only now that everything has loaded (one process clears; the
-        # others write nothing there before the first checkpoint)
-        clear_output_dir(output_dir)
-    start = time.time()
-    train_result = trainer.train(resume_from_checkpoint=_resume_value(args.resume_from_checkpoint, output_dir))
-    elapsed = time.time() - start
-    disable_row_gathered_forward(student)
-    trainer.save_model(str(output_dir))  # every rank calls it (sharded setups need that); only rank 0 writes
-    if not trainer.is_world_process_zero():
-        return {}
+        return torch.bfloat16 if args.bf16 else torch.float16 if args.fp16 else None
+    return TEACHER_DTYPES.get(model_args.teacher_dtype)
 
-    # -- evaluate, describe, publish (main process) -------------------------------------------------------------
-    copy_tokenizer_files(tok_src, tok_rev, output_dir)
-    save_token_counts(counts, output_dir)
-    eval_seqs = eval_ds.select(range(min(len(eval_ds), data_args.max_eval_sequences)))
-    eval_collator = DistillationCollator(token_probs, **collator_kwargs)
-    held_out = heldout_mlm(student, eval_seqs, eval_collator, seed=data_args.eval_mask_seed,
+
+def _build_trainer(model_args: DistillationModelArguments, args: DistillationConfig, student,
+                   teacher: Teacher | None, data: TrainingData, tokenizer,
+                   repo_id: str | None) -> DistillationTrainer:
+    """The trainer; with `repo_id` (--push_to_hub) and --push_checkpoints it pushes every saved checkpoint."""
+    callbacks = []
+    if repo_id and args.push_checkpoints:
+        branch = args.checkpoint_branch or f"{args.version}-checkpoints"
+        callbacks.append(CheckpointPushCallback(repo_id, args.version, branch,
+                                                private=args.hub_private_repo or False))
+    use_eval = str(getattr(args.eval_strategy, "value", args.eval_strategy)) != "no"
+    return DistillationTrainer(model=student, args=args, data_collator=data.collator(seed=args.seed),
+                               train_dataset=data.train, eval_dataset=data.eval if use_eval else None,
+                               processing_class=tokenizer, teacher=teacher.model if teacher else None,
+                               teacher_dtype=_teacher_dtype(model_args, args), callbacks=callbacks)
+
+
+def _evaluate(data_args: DistillationDataArguments, args: DistillationConfig, student, teacher: Teacher | None,
+              data: TrainingData) -> tuple[dict, dict | None]:
+    """Held-out MLM of the student and (with an MLM head) of the teacher, on the same sequences and masks."""
+    eval_seqs = data.eval.select(range(min(len(data.eval), data_args.max_eval_sequences)))
+    eval_collator = data.collator()
+
+    def held_out(model) -> dict:
+        return heldout_mlm(model, eval_seqs, eval_collator, seed=data_args.eval_mask_seed,
                            batch_size=args.per_device_eval_batch_size, device=args.device,
                            repeats=data_args.eval_mask_repeats)
-    teacher_held_out = None
-    if teacher is not None and teacher.has_mlm_head:
-        teacher_held_out = heldout_mlm(teacher.model, eval_seqs, eval_collator, seed=data_args.eval_mask_seed,
-                                       batch_size=args.per_device_eval_batch_size,
-                                       device=args.device, repeats=data_args.eval_mask_repeats)
-    state = trainer.state
-    report = cache_report(cache_folder)
-    n_dev = args.world_size
-    info = {
-        "version": args.version,
-        "teacher": None if teacher is None else {
-            "name_or_path": teacher.name_or_path, "revision": teacher.revision, "n_layers": teacher.n_layers,
-            "has_mlm_head": teacher.has_mlm_head},
-        "student": _student_summary(student, model_args.student_model_type),
-        "student_layers": layers if teacher is not None else None,
-        "losses": args.record(trainer.layer_map),
-        "corpus": {"name_or_path": data_args.dataset_name_or_path, "revision": data_args.dataset_revision,
-                   "n_train_sequences": len(train_ds),
-                   "n_train_tokens": int(report[data_args.train_split]["tokens"]),
-                   "tokenization": report, "packing": data_args.packing},
-        "training": {"global_step": state.global_step, "epochs": round(float(state.epoch or 0), 4),
-                     "per_device_batch": args.per_device_train_batch_size,
-                     "grad_accum": args.gradient_accumulation_steps,
-                     "effective_batch": args.per_device_train_batch_size
-                     * args.gradient_accumulation_steps * n_dev,
-                     "learning_rate": args.learning_rate, "max_seq_length": data_args.max_seq_length,
-                     "seed": args.seed, "train_loss": getattr(train_result, "training_loss", None)},
-        "hardware": {"device": args.device.type,
-                     "device_name": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
-                     "n_devices": n_dev,
-                     "dtype": "bf16" if args.bf16 else "fp16" if args.fp16 else "fp32",
-                     **machine_info()},
-        "versions": library_versions(),
-        "time_s": round(elapsed, 2),
-        "held_out": held_out,
-        "teacher_held_out": teacher_held_out,
-        "recipe": _recipe_info(args.recipe),
-    }
-    (output_dir / "distillation_info.json").write_text(json.dumps(info, indent=2, ensure_ascii=False), "utf-8")
-    logger.info("held-out MLM: %s", held_out)
-    _write_card(output_dir, repo_id if push else None)
-    if push:
-        res = run_hub.publish_final(output_dir, repo_id, args.version,
-                                    private=args.hub_private_repo or False)
-        info["published"] = {"repo_id": repo_id, "tag": args.version,
-                             "commit_sha": getattr(res, "commit_sha", None)}
-        logger.info("published %s@%s", repo_id, args.version)
-    return info
+
+    student_result = held_out(student)
+    teacher_result = held_out(teacher.model) if teacher is not None and teacher.has_mlm_head else None
+    return student_result, teacher_result
+
+
+def _corpus_info(data_args: DistillationDataArguments, data: TrainingData) -> dict:
+    report = cache_report(data.cache_folder)
+    return {"name_or_path": data_args.dataset_name_or_path, "revision": data_args.dataset_revision,
+            "n_train_sequences": len(data.train), "n_train_tokens": int(report[data_args.train_split]["tokens"]),
+            "tokenization": report, "packing": data_args.packing}
+
+
+def _training_info(data_args: DistillationDataArguments, args: DistillationConfig, state, train_result) -> dict:
+    return {"global_step": state.global_step, "epochs": round(float(state.epoch or 0), 4),
+            "per_device_batch": args.per_device_train_batch_size, "grad_accum": args.gradient_accumulation_steps,
+            "effective_batch": args.per_device_train_batch_size * args.gradient_accumulation_steps * args.world_size,
+            "learning_rate": args.learning_rate, "max_seq_length": data_args.max_seq_length,
+            "seed": args.seed, "train_loss": getattr(train_result, "training_loss", None)}
+
+
+def _hardware_info(args: DistillationConfig) -> dict:
+    return {"device": args.device.type,
+            "device_name": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
+            "n_devices": args.world_size, "dtype": "bf16" if args.bf16 else "fp16" if args.fp16 else "fp32",
+            **machine_info()}
 
 
 def _recipe_info(path: str | None) -> dict | None:
@@ -368,8 +450,8 @@ def _recipe_info(path: str | None) -> dict | None:
         return {"path": str(path), "content": None}
 
 
-def _write_card(output_dir: Path, repo_id: str | None) -> None:
-    """README.md of the model folder, rendered from distillation_info.json (and nsmc_results.json if present)."""
-    from distilkobert.model_card import write_model_card
-
-    write_model_card(output_dir, repo_id=repo_id)
+def _publish(output_dir: Path, repo_id: str, args: DistillationConfig) -> dict:
+    """The final model to main, tagged --version; what was published."""
+    res = publish_final(output_dir, repo_id, args.version, private=args.hub_private_repo or False)
+    logger.info("published %s@%s", repo_id, args.version)
+    return {"repo_id": repo_id, "tag": args.version, "commit_sha": getattr(res, "commit_sha", None)}
