@@ -9,7 +9,10 @@ import os
 from pathlib import Path
 
 import numpy as np
+from datasets import DatasetDict, load_dataset, load_from_disk
 
+from distilkobert.data.loading import load_dataset_pinned
+from distilkobert.data.sources import sha256_of
 from distilkobert.distill.collator import save_token_counts, token_counts
 
 logger = logging.getLogger(__name__)
@@ -23,11 +26,6 @@ def load_corpus(name_or_path: str, revision: str | None = None, *, text_column: 
     """(DatasetDict with `train_split` and `validation_split`, identity of the data) from a dataset folder, a Hub
     repo at `revision`, or a .txt[.gz] file (one text per line); a validation split is carved out with
     `validation_fraction` when missing. The identity (content hash or resolved commit) keys the token cache."""
-    from datasets import DatasetDict, load_dataset
-
-    from distilkobert.data.loading import load_dataset_pinned
-    from distilkobert.data.sources import sha256_of
-
     path = Path(name_or_path)
     if path.is_file() and (path.suffix in (".txt", ".gz")):
         ds = load_dataset("text", data_files={train_split: str(path)})
@@ -115,8 +113,6 @@ def tokenize_corpus(ds, tokenizer, *, max_seq_length: int, min_seq_length: int, 
     Returns (DatasetDict with `input_ids` and `length`, token counts of the train split, cache folder). The token
     counts are saved as `token_counts.npy` in the cache folder.
     """
-    from datasets import DatasetDict, load_from_disk
-
     fingerprints = {s: getattr(ds[s], "_fingerprint", "") for s in ds}
     key_src = json.dumps({"format": CACHE_FORMAT, "tokenizer": tokenizer_fingerprint(tokenizer), "data": dataset_id,
                           "fingerprints": fingerprints, "max_len": max_seq_length, "min_len": min_seq_length,

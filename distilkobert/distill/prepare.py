@@ -34,10 +34,12 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from transformers import AutoTokenizer
 
 from distilkobert.data.output import OutputDirError, check_output_dir, clear_output_dir
 from distilkobert.data.sources import SourceError, read_lines
-from distilkobert.distill.data import pack_batch
+from distilkobert.distill.collator import save_token_counts
+from distilkobert.distill.data import pack_batch, tokenizer_fingerprint
 from distilkobert.hub.endpoint import ModelReferenceError, resolve_model_reference
 
 MANIFEST = "manifest.json"
@@ -143,8 +145,6 @@ _TOKENIZERS: dict[str, object] = {}
 def _tokenizer(name: str):
     """The tokenizer of `--tokenizer` (loaded once per process); anything that is not one is a `PrepareError`."""
     if name not in _TOKENIZERS:
-        from transformers import AutoTokenizer
-
         try:
             resolve_model_reference(name, "--tokenizer")
             tokenizer = AutoTokenizer.from_pretrained(name)
@@ -207,8 +207,6 @@ def _atomic_json(path: Path, data: dict) -> None:
 
 
 def _fingerprint(tokenizer_name: str) -> str:
-    from distilkobert.distill.data import tokenizer_fingerprint
-
     return tokenizer_fingerprint(_tokenizer(tokenizer_name))
 
 
@@ -292,8 +290,6 @@ def prepare_shards(sources: Sequence[str], tokenizer: str, output_dir: str | Pat
     counts = np.zeros(vocab, dtype=np.int64)
     for entry in manifest["shards"].get("train", []):
         counts += np.load(out / entry["file"].replace(".parquet", ".counts.npy"))
-    from distilkobert.distill.collator import save_token_counts
-
     save_token_counts(counts, out)
     manifest.update(complete=True, totals=totals, seconds=round(time.perf_counter() - start, 2))
     _atomic_json(manifest_path, manifest)

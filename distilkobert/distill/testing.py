@@ -6,14 +6,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+import torch
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+from transformers import BertConfig, BertForMaskedLM, PreTrainedTokenizerFast
+
 SPECIALS = ["[UNK]", "[PAD]", "[CLS]", "[SEP]", "[MASK]"]  # ids 0..4, as in KoBERT
 
 
 def build_wordpiece_tokenizer(texts: Sequence[str], output_dir: str | Path, vocab_size: int = 1000):
     """Train a fast WordPiece tokenizer ([UNK]=0 [PAD]=1 [CLS]=2 [SEP]=3 [MASK]=4) and save it."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
-    from transformers import PreTrainedTokenizerFast
-
     tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
     tok.normalizer = normalizers.NFC()
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
@@ -29,9 +32,6 @@ def build_wordpiece_tokenizer(texts: Sequence[str], output_dir: str | Path, voca
 
 def write_corpus_dataset(texts: Sequence[str], output_dir: str | Path, validation_every: int = 10) -> Path:
     """A corpus dataset folder (data/train-*.parquet, data/validation-*.parquet, column `text`)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     output_dir = Path(output_dir)
     (output_dir / "data").mkdir(parents=True, exist_ok=True)
     val = [t for i, t in enumerate(texts) if i % validation_every == 0]
@@ -50,9 +50,6 @@ def tiny_bert_config(vocab_size: int, n_layers: int = 12, hidden: int = 32, head
 
 def tiny_bert_teacher(vocab_size: int, output_dir: str | Path | None = None, seed: int = 0, **kwargs):
     """A randomly initialised BertForMaskedLM (saved to output_dir when given)."""
-    import torch
-    from transformers import BertConfig, BertForMaskedLM
-
     torch.manual_seed(seed)
     model = BertForMaskedLM(BertConfig(**tiny_bert_config(vocab_size, **kwargs)))
     if output_dir is not None:
