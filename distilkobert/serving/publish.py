@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from distilkobert.data.nsmc import ID2LABEL, LABEL2ID
 from distilkobert.evaluation.results import SCHEMA_VERSION
 from distilkobert.hub.publish import PublishResult, existing_version, publish_folder
 from distilkobert.model_card import NSMC_END, NSMC_START, apply_eval_results, validate_model_card
@@ -30,8 +31,6 @@ from distilkobert.model_card import NSMC_END, NSMC_START, apply_eval_results, va
 from .classifier import check_classifier_folder
 from .errors import ServingError
 
-ID2LABEL = {0: "negative", 1: "positive"}
-LABEL2ID = {name: i for i, name in ID2LABEL.items()}
 # Korean reviews for the Hub's inference widget (written for the project): clearly positive and negative ones.
 WIDGET_TEXTS = (
     "이 영화 정말 재미있었어요. 배우들의 연기가 훌륭했다.",
