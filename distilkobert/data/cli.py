@@ -14,21 +14,17 @@ import glob
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
+from distilkobert.data.build_results import CorpusBuildResult, NsmcBuildResult
 from distilkobert.data.nsmc import (
     OFFICIAL_BASE_URL,
     ON_BAD_ROWS,
-    NsmcBuildResult,
     NsmcFormatError,
     build_nsmc,
     same_source,
 )
 from distilkobert.data.output import OutputDirError, command_line, prepare_hub, report_and_publish
 from distilkobert.data.sources import SourceError, is_hub_dataset_spec
-
-if TYPE_CHECKING:
-    from distilkobert.data.corpus import CorpusBuildResult
 
 __all__ = ["nsmc_main", "corpus_main", "nsmc_arg_parser", "corpus_arg_parser", "nsmc_summary", "corpus_summary",
            "add_output_arguments", "check_publish_arguments"]

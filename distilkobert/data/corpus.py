@@ -30,14 +30,14 @@ import json
 import os
 import sys
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import datasets
 import pyarrow as pa
 
+from distilkobert.data.build_results import DROP_REASONS, CorpusBuildResult, SourceStats
 from distilkobert.data.cards import render_corpus_card
 from distilkobert.data.cleaning import clean_text, pack_sentences
 from distilkobert.data.dedup import HashSet64
@@ -47,7 +47,6 @@ from distilkobert.data.sources import SourceError, is_hub_dataset_spec, iter_lin
 
 FEATURES: dict[str, Any] = {"text": {"dtype": "string", "_type": "Value"}}
 JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
-DROP_REASONS = ("invalid_utf8", "invalid_json", "missing_field", "empty", "too_short", "duplicate")
 MAX_REPORTED_PER_SOURCE = 20  # printed; all are counted, the first 100 kept for the card
 
 
@@ -68,52 +67,6 @@ class SourceSpec:
     column: str | None = None
     licence: str = "unknown"
     note: str = ""
-
-
-@dataclass
-class SourceStats:
-    """Counts for one source. Invariant: documents_read + chunks_from_split - long_documents_split
-    == documents_written + sum(dropped.values())."""
-
-    name: str
-    kind: str
-    licence: str
-    note: str
-    documents_read: int = 0
-    documents_written: int = 0
-    characters_written: int = 0
-    train: int = 0
-    validation: int = 0
-    long_documents_split: int = 0
-    chunks_from_split: int = 0
-    dropped: dict[str, int] = field(default_factory=lambda: {r: 0 for r in DROP_REASONS})
-    altered: dict[str, int] = field(default_factory=lambda: {"nfc": 0, "control_chars": 0, "whitespace": 0})
-    invalid_items: int = 0  # invalid UTF-8 / JSON / missing field: each reported with file and line
-    reported: list[str] = field(default_factory=list)
-
-
-@dataclass
-class CorpusBuildResult:
-    output_dir: str
-    splits: dict[str, int]
-    characters: dict[str, int]
-    sources: list[SourceStats]
-    seed: int
-    options: dict[str, Any]
-    seconds: float = 0.0
-
-    @property
-    def dropped(self) -> dict[str, int]:
-        total: Counter = Counter()
-        for s in self.sources:
-            total.update(s.dropped)
-        return {r: total[r] for r in DROP_REASONS}
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["dropped"] = self.dropped
-        data["documents_read"] = sum(s.documents_read for s in self.sources)
-        return data
 
 
 # ---------------------------------------------------------------------------------------------------- sources
