@@ -69,16 +69,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     from huggingface_hub import constants
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled
 
-    from distilkobert.conversion import ConvertError, check_version_is_new, convert, publish
-    from distilkobert.hub.publish import VersionExistsError
+    from distilkobert.conversion import ConvertError, convert, publish
+    from distilkobert.hub.publish import VersionExistsError, check_version_available
     from distilkobert.kobert_repo import NotKoBertError
 
     try:
         if args.push_to_hub:
-            check_version_is_new(args.push_to_hub, args.version)
+            check_version_available(args.push_to_hub, args.version)  # refused before converting anything
         record = convert(args.source, args.output_dir, revision=args.revision, repo_id=args.push_to_hub)
     except (ConvertError, NotKoBertError) as exc:
         return _fail(str(exc))
+    except VersionExistsError as exc:
+        return _fail(f"--push-to-hub {args.push_to_hub}: {exc}")
     except HfHubHTTPError as exc:
         return _fail(f"{args.source}: {str(exc).splitlines()[0]}")
     except (LocalEntryNotFoundError, OfflineModeIsEnabled):  # a file the cache lacks, offline

@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from distilkobert.data.output import OutputDirError, check_output_dir, staged_output
 from distilkobert.data.sources import SourceError, read_lines
 from distilkobert.model_size import count_parameters
+from distilkobert.output_dir import OutputDirError, check_output_dir, staged_output
 
 
 class VocabTrimError(ValueError):

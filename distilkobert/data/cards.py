@@ -12,9 +12,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from distilkobert import __version__
+from distilkobert._version import __version__
 from distilkobert.data.build_results import CorpusBuildResult, NsmcBuildResult, SourceStats
-from distilkobert.data.output import data_files_config, render_card
+from distilkobert.front_matter import render_card
 from distilkobert.resources import read_resource, render_template
 from distilkobert.tables import markdown_table
 
@@ -27,6 +27,10 @@ def size_category(rows: int) -> str:
         if rows < limit:
             return name
     return "1M<n<10M"
+
+
+def data_files_config(splits: Sequence[str]) -> list[dict[str, Any]]:
+    return [{"config_name": "default", "data_files": [{"split": s, "path": f"data/{s}-*"} for s in splits]}]
 
 
 def _template(name: str, values: dict[str, Any]) -> str:

@@ -127,11 +127,11 @@ def check_before_loading(model_args, data_args, distill_args, training_args) -> 
     """
     from transformers import AutoConfig, AutoTokenizer, BertConfig, DistilBertConfig
 
-    from distilkobert.data.output import check_output_dir
     from distilkobert.distill.arguments import resume_requested
     from distilkobert.distill.losses import parse_layer_map
     from distilkobert.distill.publishing import check_version_available
     from distilkobert.hub.endpoint import require_hub, resolve_model_reference
+    from distilkobert.output_dir import check_output_dir
 
     if distill_args.global_batch_size:
         from distilkobert.distill.distributed import accumulation_for_global_batch
@@ -220,7 +220,6 @@ def run(model_args, data_args, distill_args, training_args) -> dict:
     import torch
     from transformers import set_seed
 
-    from distilkobert.data.output import clear_output_dir
     from distilkobert.distill import publishing as run_hub
     from distilkobert.distill.collator import DistillationCollator, masking_probabilities, save_token_counts
     from distilkobert.distill.data import cache_report, load_corpus, tokenize_corpus
@@ -229,6 +228,7 @@ def run(model_args, data_args, distill_args, training_args) -> dict:
     from distilkobert.distill.student import build_student, disable_row_gathered_forward, load_teacher
     from distilkobert.distill.trainer import DistillationTrainer
     from distilkobert.environment import library_versions, machine_info
+    from distilkobert.output_dir import clear_output_dir
 
     _setup_logging(training_args)
     checked = check_before_loading(model_args, data_args, distill_args, training_args)

@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from distilkobert.data.output import staged_output
 from distilkobert.environment import library_versions
+from distilkobert.output_dir import staged_output
 
 from .classifier import TorchClassifier, check_classifier_folder, encode, resolve_model_dir
 from .errors import ServingError

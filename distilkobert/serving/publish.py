@@ -25,7 +25,7 @@ import yaml
 
 from distilkobert.data.nsmc import ID2LABEL, LABEL2ID
 from distilkobert.evaluation.results import SCHEMA_VERSION
-from distilkobert.hub.publish import PublishResult, existing_version, publish_folder
+from distilkobert.hub.publish import PublishResult, VersionExistsError, check_version_available, publish_folder
 from distilkobert.model_card import NSMC_END, NSMC_START, apply_eval_results, validate_model_card
 
 from .classifier import check_classifier_folder
@@ -216,11 +216,12 @@ def publish_classifier(model_dir: str | os.PathLike, repo_id: str, version: str,
 
 
 def check_version_free(repo_id: str, version: str, *, token: str | None = None, endpoint: str | None = None) -> None:
-    """Refuse, before any work, a version tag that ``repo_id`` already has (a repo that does not exist is fine)."""
-    sha = existing_version(repo_id, version, endpoint=endpoint, token=token)
-    if sha is not None:
-        raise ServingError(f"{repo_id} already has version {version!r} (commit {sha}); published versions "
-                           "are immutable: choose a new version")
+    """Refuse, before any work, a version tag that ``repo_id`` already has (a repo that does not exist is fine):
+    :func:`distilkobert.hub.publish.check_version_available`, its refusal as a :class:`ServingError`."""
+    try:
+        check_version_available(repo_id, version, endpoint=endpoint, token=token)
+    except VersionExistsError as exc:
+        raise ServingError(str(exc)) from None
 
 
 def selected_seed(results: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -45,7 +45,7 @@ def build_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--vocab", required=True, help="vocab.txt: [UNK] [PAD] [CLS] [SEP] [MASK], then the pieces")
     _add_options(parser)
     args = parser.parse_args(argv)
-    from distilkobert.data.output import OutputDirError, staged_output
+    from distilkobert.output_dir import OutputDirError, staged_output
 
     from .folder import build_tokenizer_folder
 
@@ -78,7 +78,7 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--num-threads", type=int, default=2)
     _add_options(parser)
     args = parser.parse_args(argv)
-    from distilkobert.data.output import OutputDirError, staged_output
+    from distilkobert.output_dir import OutputDirError, staged_output
 
     from .train import train_vocabulary
 
