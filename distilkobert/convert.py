@@ -4,9 +4,9 @@
     distilkobert convert monologg/distilkobert --output-dir out --push-to-hub ORG/distilkobert --version v1
 
 The Hub is HF_ENDPOINT when set, else huggingface.co (see distilkobert.hub.endpoint); the work is done by
-:mod:`distilkobert.conversion`, imported after the endpoint is configured (the Hugging Face libraries read it at
-import). Exit codes: 0 done, 1 a refused checkpoint or a Hub error (one line), 2 a usage error or an unusable
---output-dir.
+:mod:`distilkobert.conversion`, imported after the entry point (the console script, or this module's
+``__main__``) configured the endpoint (the Hugging Face libraries read it at import). Exit codes: 0 done, 1 a
+refused checkpoint or a Hub error (one line), 2 a usage error or an unusable --output-dir.
 """
 
 from __future__ import annotations
@@ -59,13 +59,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"--output-dir {out}: exists and is not an empty folder; choose a new one", code=2)
     if blocking is not None:
         return _fail(f"--output-dir {out}: {blocking} is a file, not a folder", code=2)
-    configure_hub_environment()
     try:
         require_hub(args.source, "REPO_OR_FOLDER")
         require_hub(args.push_to_hub, "--push-to-hub")
     except (HubUnreachableError, ModelReferenceError) as exc:
         return _fail(str(exc))
 
+    # imported here, after the entry point configured the Hub endpoint: the Hugging Face libraries read it at import
     from huggingface_hub import constants
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled
 
@@ -99,4 +99,5 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    configure_hub_environment()  # once, before any Hugging Face import
     sys.exit(main())

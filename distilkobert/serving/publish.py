@@ -21,10 +21,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from distilkobert.data.nsmc import ID2LABEL, LABEL2ID
 from distilkobert.evaluation.results import SCHEMA_VERSION
+from distilkobert.front_matter import with_front_matter
 from distilkobert.hub.publish import PublishResult, VersionExistsError, check_version_available, publish_folder
 from distilkobert.model_card import NSMC_END, NSMC_START, apply_eval_results, validate_model_card
 
@@ -122,8 +121,7 @@ def render_classifier_card(config: Mapping[str, Any], *, repo_id: str, version: 
         results_text="No evaluation results were recorded with this version.",
         padding_note="- **The padding id is 1, not 0**: build attention masks with the tokenizer, never from "
                      "`input_ids == 0`.\n" if config.get("pad_token_id") == 1 else "")
-    dumped = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000)
-    text = f"---\n{dumped}---\n{body}"
+    text = with_front_matter(meta, body)
     if results:
         text = apply_eval_results(text, dict(results), repo_id=repo_id)
     validate_model_card(text)
