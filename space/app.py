@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import sys
 
+from distilkobert.hub.endpoint import configure_hub_environment
 from distilkobert.serving.space_cli import DEFAULT_PORT, HOST, build_parser, run_space
 
 
@@ -32,4 +33,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    configure_hub_environment()  # once, before any Hugging Face import: the libraries read HF_ENDPOINT at import
     sys.exit(main())

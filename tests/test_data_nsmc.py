@@ -25,7 +25,7 @@ from distilkobert.data.nsmc import (
     unquote_document,
 )
 from distilkobert.data.nsmc_builder import NsmcBuilder
-from distilkobert.data.output import publish_dataset
+from distilkobert.data.publish import publish_dataset
 
 
 def official_quote(review: str) -> str:

@@ -10,16 +10,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from distilkobert import __version__
-from distilkobert.data.output import data_files_config, render_card
+from distilkobert._version import __version__
+from distilkobert.data.build_results import CorpusBuildResult, NsmcBuildResult, SourceStats
+from distilkobert.front_matter import render_card
 from distilkobert.resources import read_resource, render_template
 from distilkobert.tables import markdown_table
-
-if TYPE_CHECKING:
-    from distilkobert.data.corpus import CorpusBuildResult, SourceStats
-    from distilkobert.data.nsmc import NsmcBuildResult
 
 __all__ = ["size_category", "render_nsmc_card", "render_corpus_card"]
 
@@ -30,6 +27,10 @@ def size_category(rows: int) -> str:
         if rows < limit:
             return name
     return "1M<n<10M"
+
+
+def data_files_config(splits: Sequence[str]) -> list[dict[str, Any]]:
+    return [{"config_name": "default", "data_files": [{"split": s, "path": f"data/{s}-*"} for s in splits]}]
 
 
 def _template(name: str, values: dict[str, Any]) -> str:

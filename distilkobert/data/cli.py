@@ -1,8 +1,9 @@
 """The dataset commands: `distilkobert dataset nsmc` and `distilkobert dataset corpus` (also `dataset_scripts/`).
 
-Each `*_main(argv)` parses its arguments, configures the Hub endpoint when the command talks to a Hub (before
-`datasets` or `huggingface_hub` is imported: they read HF_ENDPOINT at import time, which is why the corpus
-builder is imported inside `corpus_main`), runs the build, prints the summary and publishes when asked.
+Each `*_main(argv)` parses its arguments, refuses an existing version before the build when publishing, runs the
+build, prints the summary and publishes when asked. The entry point (`distilkobert.cli.main`, `dataset_scripts/`)
+configures the Hub endpoint first; this module imports no Hugging Face library at import time (they read
+HF_ENDPOINT when imported), which is why the corpus builder is imported inside `corpus_main`.
 Exit codes: 0 on success, 1 on a data or Hub error (one line naming the file, row or argument), 2 on a usage
 error.
 """
@@ -10,25 +11,20 @@ error.
 from __future__ import annotations
 
 import argparse
-import glob
-import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
+from distilkobert.data.build_results import CorpusBuildResult, NsmcBuildResult
 from distilkobert.data.nsmc import (
     OFFICIAL_BASE_URL,
     ON_BAD_ROWS,
-    NsmcBuildResult,
     NsmcFormatError,
     build_nsmc,
     same_source,
 )
-from distilkobert.data.output import OutputDirError, command_line, prepare_hub, report_and_publish
-from distilkobert.data.sources import SourceError, is_hub_dataset_spec
-
-if TYPE_CHECKING:
-    from distilkobert.data.corpus import CorpusBuildResult
+from distilkobert.data.publish import command_line, refuse_existing_version, report_and_publish
+from distilkobert.data.sources import SourceError
+from distilkobert.output_dir import OutputDirError
 
 __all__ = ["nsmc_main", "corpus_main", "nsmc_arg_parser", "corpus_arg_parser", "nsmc_summary", "corpus_summary",
            "add_output_arguments", "check_publish_arguments"]
@@ -109,7 +105,7 @@ def nsmc_main(argv: Sequence[str] | None = None) -> int:
         print(f"error: --test-file {args.test_file}: is the --train-file; the test split must be other reviews",
               file=sys.stderr)
         return 2
-    if args.push_to_hub and not prepare_hub(args.push_to_hub, args.version):
+    if args.push_to_hub and refuse_existing_version(args.push_to_hub, args.version):
         return 1
     if args.train_file is not None and args.test_file is None:
         print("warning: --train-file given without --test-file: the dataset will have NO test split "
@@ -192,11 +188,10 @@ def corpus_main(argv: Sequence[str] | None = None) -> int:
     check_publish_arguments(parser, args)
     if args.max_shard_mb < 1:
         parser.error("--max-shard-mb must be >= 1")
-    needs_hub = bool(args.push_to_hub) or any(
-        is_hub_dataset_spec(s) and not os.path.exists(s) and not glob.has_magic(s) for s in args.sources)
-    if needs_hub and not prepare_hub(args.push_to_hub, args.version):
+    if args.push_to_hub and refuse_existing_version(args.push_to_hub, args.version):
         return 1
-    # After the endpoint is configured: the corpus builder imports `datasets` (Hub sources are streamed).
+    # imported here, after the entry point configured the Hub endpoint: the corpus builder imports `datasets`,
+    # which reads HF_ENDPOINT at import (and `import distilkobert.data.cli` stays free of it)
     from distilkobert.data.corpus import CorpusError, build_corpus
 
     try:

@@ -30,24 +30,24 @@ import json
 import os
 import sys
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import datasets
 import pyarrow as pa
 
+from distilkobert.data.build_results import DROP_REASONS, CorpusBuildResult, SourceStats
 from distilkobert.data.cards import render_corpus_card
 from distilkobert.data.cleaning import clean_text, pack_sentences
 from distilkobert.data.dedup import HashSet64
-from distilkobert.data.output import check_output_dir, staged_output
 from distilkobert.data.parquet import SplitWriter, arrow_schema
 from distilkobert.data.sources import SourceError, is_hub_dataset_spec, iter_lines, open_binary
+from distilkobert.output_dir import check_output_dir, staged_output
 
 FEATURES: dict[str, Any] = {"text": {"dtype": "string", "_type": "Value"}}
 JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
-DROP_REASONS = ("invalid_utf8", "invalid_json", "missing_field", "empty", "too_short", "duplicate")
 MAX_REPORTED_PER_SOURCE = 20  # printed; all are counted, the first 100 kept for the card
 
 
@@ -68,52 +68,6 @@ class SourceSpec:
     column: str | None = None
     licence: str = "unknown"
     note: str = ""
-
-
-@dataclass
-class SourceStats:
-    """Counts for one source. Invariant: documents_read + chunks_from_split - long_documents_split
-    == documents_written + sum(dropped.values())."""
-
-    name: str
-    kind: str
-    licence: str
-    note: str
-    documents_read: int = 0
-    documents_written: int = 0
-    characters_written: int = 0
-    train: int = 0
-    validation: int = 0
-    long_documents_split: int = 0
-    chunks_from_split: int = 0
-    dropped: dict[str, int] = field(default_factory=lambda: {r: 0 for r in DROP_REASONS})
-    altered: dict[str, int] = field(default_factory=lambda: {"nfc": 0, "control_chars": 0, "whitespace": 0})
-    invalid_items: int = 0  # invalid UTF-8 / JSON / missing field: each reported with file and line
-    reported: list[str] = field(default_factory=list)
-
-
-@dataclass
-class CorpusBuildResult:
-    output_dir: str
-    splits: dict[str, int]
-    characters: dict[str, int]
-    sources: list[SourceStats]
-    seed: int
-    options: dict[str, Any]
-    seconds: float = 0.0
-
-    @property
-    def dropped(self) -> dict[str, int]:
-        total: Counter = Counter()
-        for s in self.sources:
-            total.update(s.dropped)
-        return {r: total[r] for r in DROP_REASONS}
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["dropped"] = self.dropped
-        data["documents_read"] = sum(s.documents_read for s in self.sources)
-        return data
 
 
 # ---------------------------------------------------------------------------------------------------- sources
@@ -289,6 +243,115 @@ def _hash_key(seed: int) -> bytes:
     return hashlib.blake2b(f"distilkobert-corpus-{seed}".encode(), digest_size=16).digest()
 
 
+def _check_options(validation_fraction: float | None, validation_size: int | None, min_chars: int,
+                   split_long: int) -> float | None:
+    """The option checks of `build_corpus`; returns the validation fraction (0.01 when no split option is given)."""
+    if validation_fraction is not None and validation_size is not None:
+        raise CorpusError("give either validation_fraction or validation_size, not both")
+    if validation_fraction is None and validation_size is None:
+        validation_fraction = 0.01
+    if validation_fraction is not None and not 0 <= validation_fraction < 1:
+        raise CorpusError(f"validation fraction must be in [0, 1), not {validation_fraction}")
+    if validation_size is not None and validation_size < 0:
+        raise CorpusError("validation size must be >= 0")
+    if min_chars < 1:
+        raise CorpusError("min_chars must be >= 1 (empty documents are always dropped)")
+    if split_long < 0:
+        raise CorpusError("split_long must be >= 0 (0 = no sentence splitting)")
+    return validation_fraction
+
+
+def _report_invalid(spec: SourceSpec, stats: SourceStats, line_no: int, detail: str,
+                    log: Callable[[str], None]) -> None:
+    """Count an invalid item; keep the first 100 for the card and print the first MAX_REPORTED_PER_SOURCE."""
+    where = f"{spec.name}:{line_no}" if spec.kind != "hub" else f"{spec.name} row {line_no}"
+    message = f"{where}: {detail}; dropped"
+    stats.invalid_items += 1
+    if len(stats.reported) < 100:
+        stats.reported.append(message)
+    if stats.invalid_items <= MAX_REPORTED_PER_SOURCE:
+        log(f"warning: {message}")
+
+
+def _documents(spec: SourceSpec, stats: SourceStats, *, paragraphs: bool, text_field: str, split_long: int,
+               min_chars: int, log: Callable[[str], None]) -> Iterator[str]:
+    """The cleaned documents of one source (cut at sentence ends when longer than `split_long`) that are at least
+    `min_chars` long; reads, drops and alterations are counted in `stats`."""
+    dropped, altered = stats.dropped, stats.altered
+    for line_no, raw_text, reason, detail in iter_source(spec, paragraphs=paragraphs, text_field=text_field):
+        stats.documents_read += 1
+        if raw_text is None:
+            dropped[reason] += 1
+            if reason != "empty":
+                _report_invalid(spec, stats, line_no, detail, log)
+            continue
+        cleaned = clean_text(raw_text)
+        altered["nfc"] += cleaned.nfc_changed
+        altered["control_chars"] += cleaned.control_removed
+        altered["whitespace"] += cleaned.whitespace_changed
+        text = cleaned.text
+        if not text:
+            dropped["empty"] += 1
+            continue
+        chunks = pack_sentences(text, split_long) if split_long and len(text) > split_long else [text]
+        if len(chunks) > 1:
+            stats.long_documents_split += 1
+            stats.chunks_from_split += len(chunks)
+        for chunk in chunks:
+            if len(chunk) < min_chars:
+                dropped["too_short"] += 1
+                continue
+            yield chunk
+
+
+class _Splits:
+    """The split writers and the rule that sends each kept document to train or validation (see the module
+    docstring): a keyed hash below the fraction's threshold, or among the `validation_size` smallest hashes."""
+
+    def __init__(self, data_dir: Path, schema: pa.Schema, max_shard_bytes: int, *, with_validation: bool,
+                 validation_fraction: float | None, validation_size: int | None, all_stats: list[SourceStats]):
+        self.writers = {"train": SplitWriter(data_dir, "train", schema, max_shard_bytes=max_shard_bytes)}
+        if with_validation:
+            self.writers["validation"] = SplitWriter(data_dir, "validation", schema, max_shard_bytes=max_shard_bytes)
+        self.characters = {split: 0 for split in self.writers}
+        self.threshold = int(validation_fraction * 2**64) if validation_fraction is not None else 0
+        self.validation_size = validation_size
+        self.heap: list[tuple[int, int, str]] = []  # (-hash, source index, text): the validation_size smallest
+        self.all_stats = all_stats
+
+    def emit(self, split: str, text: str, stats: SourceStats) -> None:
+        self.writers[split].write((text,), len(text.encode("utf-8")))
+        self.characters[split] += len(text)
+        setattr(stats, split, getattr(stats, split) + 1)
+
+    def route(self, digest: int, index: int, text: str, stats: SourceStats) -> None:
+        """Write document `text` of source `index` (or keep it as a validation candidate)."""
+        if self.validation_size is not None:
+            if not self.validation_size:
+                self.emit("train", text, stats)
+                return
+            heapq.heappush(self.heap, (-digest, index, text))
+            if len(self.heap) > self.validation_size:
+                _, src, evicted = heapq.heappop(self.heap)
+                self.emit("train", evicted, self.all_stats[src])
+        elif digest < self.threshold:
+            self.emit("validation", text, stats)
+        else:
+            self.emit("train", text, stats)
+
+    def close(self, log: Callable[[str], None]) -> dict[str, list[Path]]:
+        """Write the validation candidates, check that the splits are usable, close the writers; their files."""
+        for _neg_digest, src, text in sorted(self.heap, key=lambda item: -item[0]):
+            self.emit("validation", text, self.all_stats[src])
+        if self.writers["train"].num_rows == 0:
+            why = "(--validation-size is as large as the corpus)" if self.heap else "(all were dropped)"
+            raise CorpusError(f"no document left for the train split {why}")
+        if "validation" in self.writers and self.writers["validation"].num_rows == 0:
+            log("warning: the validation split is empty (corpus too small for --validation-fraction); "
+                "use --validation-size N for an exact count")
+        return {split: writer.close() for split, writer in self.writers.items()}
+
+
 def build_corpus(
     sources: Sequence[str],
     output_dir: str | os.PathLike,
@@ -317,18 +380,7 @@ def build_corpus(
         def log(message: str) -> None:
             print(message, file=sys.stderr)
 
-    if validation_fraction is not None and validation_size is not None:
-        raise CorpusError("give either validation_fraction or validation_size, not both")
-    if validation_fraction is None and validation_size is None:
-        validation_fraction = 0.01
-    if validation_fraction is not None and not 0 <= validation_fraction < 1:
-        raise CorpusError(f"validation fraction must be in [0, 1), not {validation_fraction}")
-    if validation_size is not None and validation_size < 0:
-        raise CorpusError("validation size must be >= 0")
-    if min_chars < 1:
-        raise CorpusError("min_chars must be >= 1 (empty documents are always dropped)")
-    if split_long < 0:
-        raise CorpusError("split_long must be >= 0 (0 = no sentence splitting)")
+    validation_fraction = _check_options(validation_fraction, validation_size, min_chars, split_long)
     specs = resolve_sources(sources)
     if not specs:
         raise CorpusError("no source given")
@@ -338,96 +390,41 @@ def build_corpus(
     check_output_dir(output_dir, overwrite, inputs=inputs)
 
     key = _hash_key(seed)
-    threshold = int(validation_fraction * 2**64) if validation_fraction is not None else 0
     with_validation = bool(validation_size) if validation_size is not None else validation_fraction > 0
     seen = HashSet64()
-    heap: list[tuple[int, int, str]] = []  # (-hash, source index, text): the validation_size smallest hashes
     all_stats: list[SourceStats] = []
     started = time.perf_counter()
     schema = arrow_schema(FEATURES, {"text": pa.string()})
     with staged_output(output_dir, overwrite, inputs=inputs) as staging:
-        data_dir = staging / "data"
-        writers = {"train": SplitWriter(data_dir, "train", schema, max_shard_bytes=max_shard_bytes)}
-        if with_validation:
-            writers["validation"] = SplitWriter(data_dir, "validation", schema, max_shard_bytes=max_shard_bytes)
-        characters = {split: 0 for split in writers}
-
-        def emit(split: str, text: str, stats: SourceStats) -> None:
-            writers[split].write((text,), len(text.encode("utf-8")))
-            characters[split] += len(text)
-            setattr(stats, split, getattr(stats, split) + 1)
-
+        splits = _Splits(staging / "data", schema, max_shard_bytes, with_validation=with_validation,
+                         validation_fraction=validation_fraction, validation_size=validation_size,
+                         all_stats=all_stats)
         for index, spec in enumerate(specs):
             stats = SourceStats(name=spec.name, kind=spec.kind, licence=spec.licence, note=spec.note)
             all_stats.append(stats)
-            dropped, altered = stats.dropped, stats.altered
-            for line_no, raw_text, reason, detail in iter_source(spec, paragraphs=paragraphs, text_field=text_field):
-                stats.documents_read += 1
-                if raw_text is None:
-                    dropped[reason] += 1
-                    if reason != "empty":
-                        where = f"{spec.name}:{line_no}" if spec.kind != "hub" else f"{spec.name} row {line_no}"
-                        message = f"{where}: {detail}; dropped"
-                        stats.invalid_items += 1
-                        if len(stats.reported) < 100:
-                            stats.reported.append(message)
-                        if stats.invalid_items <= MAX_REPORTED_PER_SOURCE:
-                            log(f"warning: {message}")
+            for chunk in _documents(spec, stats, paragraphs=paragraphs, text_field=text_field, split_long=split_long,
+                                    min_chars=min_chars, log=log):
+                digest = int.from_bytes(hashlib.blake2b(chunk.encode("utf-8"), digest_size=8, key=key).digest(),
+                                        "big")
+                if not seen.add(digest):
+                    stats.dropped["duplicate"] += 1
                     continue
-                cleaned = clean_text(raw_text)
-                altered["nfc"] += cleaned.nfc_changed
-                altered["control_chars"] += cleaned.control_removed
-                altered["whitespace"] += cleaned.whitespace_changed
-                text = cleaned.text
-                if not text:
-                    dropped["empty"] += 1
-                    continue
-                chunks = pack_sentences(text, split_long) if split_long and len(text) > split_long else [text]
-                if len(chunks) > 1:
-                    stats.long_documents_split += 1
-                    stats.chunks_from_split += len(chunks)
-                for chunk in chunks:
-                    if len(chunk) < min_chars:
-                        dropped["too_short"] += 1
-                        continue
-                    digest = int.from_bytes(hashlib.blake2b(chunk.encode("utf-8"), digest_size=8, key=key).digest(),
-                                            "big")
-                    if not seen.add(digest):
-                        dropped["duplicate"] += 1
-                        continue
-                    stats.documents_written += 1
-                    stats.characters_written += len(chunk)
-                    if validation_size is not None:
-                        if not validation_size:
-                            emit("train", chunk, stats)
-                            continue
-                        heapq.heappush(heap, (-digest, index, chunk))
-                        if len(heap) > validation_size:
-                            _, src, evicted = heapq.heappop(heap)
-                            emit("train", evicted, all_stats[src])
-                    elif digest < threshold:
-                        emit("validation", chunk, stats)
-                    else:
-                        emit("train", chunk, stats)
+                stats.documents_written += 1
+                stats.characters_written += len(chunk)
+                splits.route(digest, index, chunk, stats)
             if stats.invalid_items > MAX_REPORTED_PER_SOURCE:
                 log(f"warning: {spec.name}: {stats.invalid_items - MAX_REPORTED_PER_SOURCE} more invalid lines dropped "
                     "(all counted; the first 100 are listed in the dataset card)")
             log(f"  {spec.name}: {stats.documents_read:,} read, {stats.documents_written:,} written")
-        for _neg_digest, src, text in sorted(heap, key=lambda item: -item[0]):
-            emit("validation", text, all_stats[src])
-        if writers["train"].num_rows == 0:
-            raise CorpusError("no document left for the train split "
-                              + ("(--validation-size is as large as the corpus)" if heap else "(all were dropped)"))
-        if with_validation and writers["validation"].num_rows == 0:
-            log("warning: the validation split is empty (corpus too small for --validation-fraction); "
-                "use --validation-size N for an exact count")
-        files = {split: writer.close() for split, writer in writers.items()}
+        files = splits.close(log)
+        writers = splits.writers
         options = {"paragraphs": paragraphs, "text_field": text_field, "min_chars": min_chars,
                    "split_long": split_long, "validation_fraction": validation_fraction,
                    "validation_size": validation_size}
         result = CorpusBuildResult(
-            output_dir=str(output_dir), splits={s: w.num_rows for s, w in writers.items()}, characters=characters,
-            sources=all_stats, seed=seed, options=options, seconds=time.perf_counter() - started)
+            output_dir=str(output_dir), splits={s: w.num_rows for s, w in writers.items()},
+            characters=splits.characters, sources=all_stats, seed=seed, options=options,
+            seconds=time.perf_counter() - started)
         card = render_corpus_card(result, {s: w.num_bytes for s, w in writers.items()},
                                   {s: len(f) for s, f in files.items()}, command or "(built from Python: build_corpus)",
                                   version, description, drop_reasons=DROP_REASONS)

@@ -17,23 +17,25 @@ import hashlib
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+# The label map is defined with the build records; the rest of the package imports it from here.
+from distilkobert.data.build_results import ID2LABEL as ID2LABEL
+from distilkobert.data.build_results import LABEL2ID as LABEL2ID
+from distilkobert.data.build_results import LABEL_NAMES, BadRow, NsmcBuildResult, NsmcFileStats
 from distilkobert.data.cards import render_nsmc_card
-from distilkobert.data.output import check_output_dir, staged_output
 from distilkobert.data.parquet import arrow_schema
 from distilkobert.data.sources import SourceError, is_url, iter_lines, open_binary, sha256_of
+from distilkobert.output_dir import check_output_dir, staged_output
 
 OFFICIAL_BASE_URL = "https://raw.githubusercontent.com/e9t/nsmc/master/"
 OFFICIAL_TRAIN_URL = OFFICIAL_BASE_URL + "ratings_train.txt"
 OFFICIAL_TEST_URL = OFFICIAL_BASE_URL + "ratings_test.txt"
 HEADER = "id\tdocument\tlabel"
-LABEL_NAMES = ("negative", "positive")
 FEATURES: dict[str, Any] = {
     "id": {"dtype": "string", "_type": "Value"},
     "document": {"dtype": "string", "_type": "Value"},
@@ -81,30 +83,6 @@ def unquote_document(raw: str) -> tuple[str, bool]:
     if '"' not in raw:
         return raw, False
     return _unquote_field(_unquote_field(raw, 1), 2), True
-
-
-@dataclass
-class BadRow:
-    file: str
-    line: int
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.reason}"
-
-
-@dataclass
-class NsmcFileStats:
-    """What parsing one file found; every row read is either kept or in `skipped`."""
-
-    file: str
-    rows_read: int = 0
-    rows_kept: int = 0
-    empties: int = 0
-    unquoted: int = 0
-    labels: dict[str, int] = field(default_factory=lambda: {name: 0 for name in LABEL_NAMES})
-    skipped: list[BadRow] = field(default_factory=list)
-    sha256: str | None = None
 
 
 Row = tuple[str, str, int]
@@ -223,38 +201,6 @@ def carve_validation(rows: Sequence[Row], size: int, seed: int) -> tuple[list[Ro
     train = [row for i, row in enumerate(rows) if i not in chosen]
     validation = [row for i, row in enumerate(rows) if i in chosen]
     return train, validation
-
-
-@dataclass
-class NsmcBuildResult:
-    output_dir: str
-    splits: dict[str, int]
-    split_labels: dict[str, dict[str, int]]
-    files: list[NsmcFileStats]
-    seed: int
-    validation_size: int
-
-    @property
-    def rows_read(self) -> int:
-        return sum(f.rows_read for f in self.files)
-
-    @property
-    def empties(self) -> int:
-        return sum(f.empties for f in self.files)
-
-    @property
-    def unquoted(self) -> int:
-        return sum(f.unquoted for f in self.files)
-
-    @property
-    def skipped(self) -> list[BadRow]:
-        return [bad for f in self.files for bad in f.skipped]
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.update(rows_read=self.rows_read, empties=self.empties, unquoted=self.unquoted,
-                    skipped_count=len(self.skipped))
-        return data
 
 
 def same_source(a: str | os.PathLike | None, b: str | os.PathLike | None) -> bool:

@@ -27,7 +27,7 @@ import transformers
 from huggingface_hub import snapshot_download
 from transformers import AutoConfig, AutoTokenizer, BertConfig, DistilBertConfig, set_seed
 
-from distilkobert.data.output import check_output_dir, clear_output_dir
+from distilkobert.output_dir import check_output_dir, clear_output_dir
 from distilkobert.distill.arguments import (
     DistillationConfig,
     DistillationDataArguments,

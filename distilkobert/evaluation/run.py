@@ -61,8 +61,8 @@ class Checked:
 def check_before_loading(margs, dargs, targs) -> Checked:
     """Checks that need files but no weights, before anything is loaded: the model, tokenizer and dataset
     references (folder or valid Hub id, Hub reachable) and the output folder. One line naming the argument."""
-    from distilkobert.data.output import check_output_dir
     from distilkobert.hub.endpoint import require_hub, resolve_model_reference
+    from distilkobert.output_dir import check_output_dir
 
     references = {"--model_name_or_path": (margs.model_name_or_path, "model"),
                   "--tokenizer_name_or_path": (margs.tokenizer_name_or_path, "model"),
@@ -92,8 +92,8 @@ def _check_positions(model_path: str, revision: str | None, max_seq_length: int)
 
 def evaluate_model(margs, dargs, targs, argv: Sequence[str]) -> dict[str, Any]:
     """Run the whole protocol and return the results dict (also written to OUTPUT_DIR/nsmc_results.json)."""
-    from distilkobert.data.output import clear_output_dir
     from distilkobert.model_size import parameter_counts
+    from distilkobert.output_dir import clear_output_dir
 
     from .data import load_nsmc, tokenize_split
     from .finetune import evaluated_model_size_mb, load_tokenizer, run_seed

@@ -174,7 +174,7 @@ def _warn_if_imported(endpoint: str) -> None:
     patch huggingface_hub's constants (best effort) and warn."""
     if not any(m in sys.modules for m in _HF_MODULES):
         return
-    try:
+    try:  # only once one was imported: this module itself must stay free of the Hugging Face libraries
         from huggingface_hub import constants
     except Exception:  # pragma: no cover - best effort only
         return

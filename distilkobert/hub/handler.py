@@ -14,7 +14,7 @@ import logging
 import re
 import time
 from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from distilkobert.hub.httpio import BodyReader, parse_range
@@ -23,6 +23,7 @@ from distilkobert.hub.storage import (
     LFS_THRESHOLD,
     HubError,
     RepoRef,
+    Storage,
     entry_not_found,
     gitattributes_lfs_patterns,
     lfs_pointer,
@@ -32,9 +33,6 @@ from distilkobert.hub.storage import (
     validate_path,
     validate_repo_type,
 )
-
-if TYPE_CHECKING:
-    from distilkobert.hub.server import HubServer
 
 logger = logging.getLogger("distilkobert.hub")
 
@@ -49,6 +47,26 @@ _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _DIGITS = re.compile(r"^[0-9]{1,19}$")
 _DISCONNECTS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
 OPEN_MODE_USER = "local"
+
+
+class HubState(Protocol):
+    """What a request handler uses of the server it runs in (:class:`distilkobert.hub.server.HubServer`)."""
+
+    storage: Storage
+    tokens: dict[str, tuple[str, ...]]
+
+    @property
+    def url(self) -> str: ...
+
+    def may_write(self, user: str | None, namespace: str) -> bool: ...
+
+    def user_of_token(self, token: str) -> str | None: ...
+
+    def orgs_of(self, user: str | None) -> list[str]: ...
+
+    def sign(self, oid: str, size: int, expires: int, user: str) -> str: ...
+
+    def signed_upload_url(self, oid: str, size: int, user: str) -> str: ...
 
 
 class HubRequestHandler(BaseHTTPRequestHandler):
@@ -76,7 +94,7 @@ class HubRequestHandler(BaseHTTPRequestHandler):
         self._handle("DELETE")
 
     @property
-    def hub(self) -> HubServer:
+    def hub(self) -> HubState:
         return self.server.hub  # type: ignore[attr-defined]
 
     def _handle(self, method: str) -> None:

@@ -1,7 +1,8 @@
 """``distilkobert predict`` and ``distilkobert export``.
 
-Imports are late on purpose: the Hub endpoint is configured before any Hugging Face import (only when the
-model is a Hub repo), and a missing optional extra (onnxruntime) is one clear line, not a traceback.
+The entry point (``distilkobert.cli.main``, or this module's ``__main__``) configures the Hub endpoint first; the
+modules that import the Hugging Face libraries (they read HF_ENDPOINT at import) or the optional extra onnxruntime
+(a missing one is one clear line, not a traceback) are imported inside the commands.
 """
 
 from __future__ import annotations
@@ -12,18 +13,21 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import torch
+
+from distilkobert.hub.endpoint import configure_hub_environment
+from distilkobert.output_dir import OutputDirError
+
+from .errors import ServingError
+from .inputs import read_records
+from .predict import check_output_file, format_summary, run_predict
+
 ONNX_EXTRA_HINT = "install the optional extra: pip install 'distilkobert[onnx]'"
-
-
-def _prepare_hub(model: str) -> None:
-    if not Path(model).expanduser().exists():
-        from distilkobert.hub.endpoint import configure_hub_environment
-
-        configure_hub_environment()
 
 
 def _quiet_transformers() -> None:
     """No "Loading weights" bars from transformers: the command's own progress bar and messages are the output."""
+    # imported here, after the entry point configured the Hub endpoint (transformers reads it at import)
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
@@ -66,11 +70,6 @@ def predict_main(argv: Sequence[str] | None = None) -> int:
     if args.max_length is not None and args.max_length < 2:
         parser.error("--max-length must be >= 2")
 
-    _prepare_hub(args.model)
-    from .errors import ServingError
-    from .inputs import read_records
-    from .predict import check_output_file, format_summary, run_predict
-
     try:
         check_output_file(args.output, args.input)  # never over the input, and a bad path before any work
         records = read_records(args.input, args.input_format, text_field=args.text_field, id_field=args.id_field)
@@ -80,18 +79,18 @@ def predict_main(argv: Sequence[str] | None = None) -> int:
         records = itertools.chain([first], records)
         _quiet_transformers()
         if args.backend == "onnx":
-            try:
+            try:  # onnxruntime is an optional extra
                 from .onnx import OnnxClassifier
             except ImportError as exc:
                 raise ServingError(f"--backend onnx: {_missing_onnx(exc)}") from None
             classifier = OnnxClassifier.from_pretrained(args.model, args.revision, file=args.onnx_file,
                                                         max_length=args.max_length, threads=args.threads)
         else:
-            if args.threads > 0:
-                import torch
-
-                torch.set_num_threads(args.threads)
+            # imported here, after the entry point configured the Hub endpoint (transformers reads it at import)
             from .classifier import TorchClassifier
+
+            if args.threads > 0:
+                torch.set_num_threads(args.threads)
 
             classifier = TorchClassifier.from_pretrained(args.model, args.revision, max_length=args.max_length)
         summary = run_predict(classifier, records, args.output, batch_size=args.batch_size,
@@ -116,14 +115,9 @@ def export_main(argv: Sequence[str] | None = None) -> int:
                         help="also write model.int8.onnx (onnxruntime quantize_dynamic: int8 weights)")
     parser.add_argument("--overwrite", action="store_true", help="replace the contents of a non-empty --output-dir")
     args = parser.parse_args(argv)
-    _prepare_hub(args.model)
-    from distilkobert.data.output import OutputDirError
-
-    from .errors import ServingError
-
     _quiet_transformers()
     try:
-        try:
+        try:  # onnxruntime is an optional extra
             from .export import export_classifier
         except ImportError as exc:
             raise ServingError(_missing_onnx(exc)) from None
@@ -140,4 +134,5 @@ def export_main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    configure_hub_environment()  # once, before any Hugging Face import
     sys.exit(predict_main())

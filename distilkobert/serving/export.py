@@ -24,9 +24,10 @@ from typing import Any
 
 import numpy as np
 import torch
+from onnxruntime.quantization import QuantType, quantize_dynamic
 
-from distilkobert.data.output import staged_output
 from distilkobert.environment import library_versions
+from distilkobert.output_dir import staged_output
 
 from .classifier import TorchClassifier, check_classifier_folder, encode, resolve_model_dir
 from .errors import ServingError
@@ -84,8 +85,6 @@ def _write_graph(classifier: TorchClassifier, path: Path) -> None:
 
 
 def _quantize_int8(source: Path, target: Path) -> None:
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
     # onnxruntime's optional pre-processing (symbolic shape inference) cannot follow the dynamo graph's
     # symbolic shapes; the quantiser works without it and the session applies the fusions at load time.
     root = logging.getLogger()

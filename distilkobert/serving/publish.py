@@ -21,17 +21,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from distilkobert.data.nsmc import ID2LABEL, LABEL2ID
 from distilkobert.evaluation.results import SCHEMA_VERSION
-from distilkobert.hub.publish import PublishResult, existing_version, publish_folder
+from distilkobert.front_matter import with_front_matter
+from distilkobert.hub.publish import PublishResult, VersionExistsError, check_version_available, publish_folder
 from distilkobert.model_card import NSMC_END, NSMC_START, apply_eval_results, validate_model_card
 
 from .classifier import check_classifier_folder
 from .errors import ServingError
 
-ID2LABEL = {0: "negative", 1: "positive"}
-LABEL2ID = {name: i for i, name in ID2LABEL.items()}
 # Korean reviews for the Hub's inference widget (written for the project): clearly positive and negative ones.
 WIDGET_TEXTS = (
     "이 영화 정말 재미있었어요. 배우들의 연기가 훌륭했다.",
@@ -123,8 +121,7 @@ def render_classifier_card(config: Mapping[str, Any], *, repo_id: str, version: 
         results_text="No evaluation results were recorded with this version.",
         padding_note="- **The padding id is 1, not 0**: build attention masks with the tokenizer, never from "
                      "`input_ids == 0`.\n" if config.get("pad_token_id") == 1 else "")
-    dumped = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000)
-    text = f"---\n{dumped}---\n{body}"
+    text = with_front_matter(meta, body)
     if results:
         text = apply_eval_results(text, dict(results), repo_id=repo_id)
     validate_model_card(text)
@@ -217,11 +214,12 @@ def publish_classifier(model_dir: str | os.PathLike, repo_id: str, version: str,
 
 
 def check_version_free(repo_id: str, version: str, *, token: str | None = None, endpoint: str | None = None) -> None:
-    """Refuse, before any work, a version tag that ``repo_id`` already has (a repo that does not exist is fine)."""
-    sha = existing_version(repo_id, version, endpoint=endpoint, token=token)
-    if sha is not None:
-        raise ServingError(f"{repo_id} already has version {version!r} (commit {sha}); published versions "
-                           "are immutable: choose a new version")
+    """Refuse, before any work, a version tag that ``repo_id`` already has (a repo that does not exist is fine):
+    :func:`distilkobert.hub.publish.check_version_available`, its refusal as a :class:`ServingError`."""
+    try:
+        check_version_available(repo_id, version, endpoint=endpoint, token=token)
+    except VersionExistsError as exc:
+        raise ServingError(str(exc)) from None
 
 
 def selected_seed(results: Mapping[str, Any]) -> Mapping[str, Any]:

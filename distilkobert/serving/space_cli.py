@@ -1,9 +1,10 @@
 """``distilkobert space``: the Space app (Gradio) on 127.0.0.1 over a published classifier.
 
 The arguments are checked first (model references, port, the gradio extra), each problem one line and exit
-code 2; then the Hub endpoint is configured (only when a model is a Hub repo), the models are loaded and the
-page is served until Ctrl+C. Imports of Hugging Face libraries and gradio are late on purpose: the endpoint
-is configured before them and a missing extra is one line, not a traceback.
+code 2; then the models are loaded and the page is served until Ctrl+C. The entry point (``distilkobert.cli.main``,
+``space/app.py`` or this module's ``__main__``) configures the Hub endpoint first; the Hugging Face libraries
+(they read HF_ENDPOINT at import) and gradio (an optional extra: a missing one is one line, not a traceback) are
+imported inside ``run_space``.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import socket
 import sys
 from collections.abc import Sequence
 
+from distilkobert.hub.endpoint import configure_hub_environment
+
 from .errors import ServingError
-from .model_spec import is_folder, parse_model_spec
+from .model_spec import parse_model_spec
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
@@ -79,15 +82,12 @@ def run_space(args: argparse.Namespace, host: str = HOST, prog: str = "distilkob
     except ServingError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
-    if not all(is_folder(m) for m in (args.model, args.teacher) if m is not None):
-        from distilkobert.hub.endpoint import configure_hub_environment
-
-        configure_hub_environment()
+    # imported here, after the entry point configured the Hub endpoint (transformers reads it at import)
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # the page is the output, not "Loading weights" bars
     from .space import DeclaredTokenizer, load_model
-    from .space_ui import build_app, launch
+    from .space_ui import build_app, launch  # gradio is an optional extra
 
     try:
         student = load_model(args.model, args.backend, what="--model")
@@ -108,4 +108,5 @@ def run_space(args: argparse.Namespace, host: str = HOST, prog: str = "distilkob
 
 
 if __name__ == "__main__":
+    configure_hub_environment()  # once, before any Hugging Face import
     sys.exit(space_main())

@@ -20,10 +20,8 @@ from transformers import (
     DistilBertForSequenceClassification,
 )
 
+from distilkobert.data.nsmc import ID2LABEL, LABEL2ID
 from distilkobert.distill.testing import build_wordpiece_tokenizer
-
-ID2LABEL = {0: "negative", 1: "positive"}
-LABEL2ID = {v: k for k, v in ID2LABEL.items()}
 
 # Short Korean reviews (written for the project) to train the tiny tokenizers on.
 SAMPLE_TEXTS = (

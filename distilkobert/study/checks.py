@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from distilkobert.data.nsmc import NsmcFormatError
-from distilkobert.data.output import OutputDirError, check_output_dir
 from distilkobert.data.sources import SourceError
+from distilkobert.output_dir import OutputDirError, check_output_dir
 from distilkobert.study.cache import OUTPUT_MARKER
 from distilkobert.study.config import StudyConfig, StudyConfigError
 from distilkobert.study.data import load_nsmc_splits

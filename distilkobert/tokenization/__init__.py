@@ -1,10 +1,11 @@
 """KoBERT tokenizer tooling: the exact fast converter, folder builder, vocabulary trainer and CLI.
 
-Heavy imports happen inside the functions; ``import distilkobert.tokenization`` stays cheap.
+The package exports the builders and the error types; the command line is ``distilkobert.tokenization.cli``.
 """
 
 from __future__ import annotations
 
+from .converter import build_fast_tokenizer
 from .errors import (
     CorruptModelError,
     CorruptVocabError,
@@ -13,29 +14,12 @@ from .errors import (
     TokenizerFileError,
     VocabMismatchError,
 )
+from .folder import build_tokenizer_folder, read_vocab, validate_vocab
+from .spm_proto import read_model
+from .train import train_vocabulary
 
 __all__ = [
-    "build_tokenizer_folder", "train_vocabulary", "build_fast_tokenizer", "read_vocab", "read_model",
+    "build_tokenizer_folder", "train_vocabulary", "build_fast_tokenizer", "read_vocab", "validate_vocab", "read_model",
     "TokenizerFileError", "MissingFileError", "CorruptModelError", "CorruptVocabError",
     "MissingSpecialTokensError", "VocabMismatchError",
 ]
-
-
-def __getattr__(name: str):
-    if name in ("build_tokenizer_folder", "read_vocab", "validate_vocab"):
-        from . import folder
-
-        return getattr(folder, name)
-    if name == "train_vocabulary":
-        from .train import train_vocabulary
-
-        return train_vocabulary
-    if name == "build_fast_tokenizer":
-        from .converter import build_fast_tokenizer
-
-        return build_fast_tokenizer
-    if name == "read_model":
-        from .spm_proto import read_model
-
-        return read_model
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

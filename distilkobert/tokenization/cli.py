@@ -7,7 +7,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from distilkobert.output_dir import OutputDirError, staged_output
+
 from .errors import TokenizerFileError
+from .folder import build_tokenizer_folder
+from .quantize import describe, read_record
+from .train import train_vocabulary
 
 
 def _add_options(parser: argparse.ArgumentParser) -> None:
@@ -28,8 +33,6 @@ def _options(args: argparse.Namespace) -> dict:
 
 def _print_quantization_note(folder) -> None:
     """Say when the folder's scores are quantised (slow and fast then agree exactly)."""
-    from .quantize import describe, read_record
-
     record = read_record(folder)
     if record is not None:
         print(f"note: {describe(record)}")
@@ -45,10 +48,6 @@ def build_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--vocab", required=True, help="vocab.txt: [UNK] [PAD] [CLS] [SEP] [MASK], then the pieces")
     _add_options(parser)
     args = parser.parse_args(argv)
-    from distilkobert.data.output import OutputDirError, staged_output
-
-    from .folder import build_tokenizer_folder
-
     try:
         # built in a sibling folder that replaces --output-dir only once complete
         with staged_output(args.output_dir, args.overwrite,
@@ -78,10 +77,6 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--num-threads", type=int, default=2)
     _add_options(parser)
     args = parser.parse_args(argv)
-    from distilkobert.data.output import OutputDirError, staged_output
-
-    from .train import train_vocabulary
-
     try:
         with staged_output(args.output_dir, args.overwrite, inputs=[("--input", p) for p in args.input]) as staging:
             train_vocabulary(args.input, args.vocab_size, staging, num_threads=args.num_threads,

@@ -7,6 +7,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import sentencepiece
+
 from .converter import SPECIAL_TOKENS, build_fast_tokenizer
 from .errors import (
     CorruptModelError,
@@ -25,15 +27,13 @@ SLOW_SOURCE = Path(__file__).resolve().parents[2] / "tokenizer" / "tokenization_
 def _slow_source() -> Path:
     if SLOW_SOURCE.is_file():
         return SLOW_SOURCE
-    import kobert_tokenizer.tokenization_kobert as mod  # installed layout
+    import kobert_tokenizer.tokenization_kobert as mod  # installed layout only: a checkout has SLOW_SOURCE
 
     return Path(mod.__file__)
 
 
 def _check_loads(sp_model: Path) -> None:
     """The slow class loads the model with sentencepiece itself: make sure that works, with a clear error."""
-    import sentencepiece
-
     try:
         sentencepiece.SentencePieceProcessor(model_file=str(sp_model))
     except (RuntimeError, OSError) as exc:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from .spm_proto import NORMAL, read_model
+
 _FRAGMENTS = [
     "", " ", "   ", "\t", "\n", "\r\n", " \t \n ", "\u3000", "\xa0", "``인용''", "''", "``", '"따옴표"',
     "Café", "naïve", "résumé", "Ångström", "ｆｕｌｌ", "ＡＢＣ１２３", "ｶﾀｶﾅ", "！？", "（괄호）", "😀", "👍🏻", "🎬🍿",
@@ -77,8 +79,6 @@ def compare(slow, fast, texts: list[str], pairs: list[str] | None = None, *, bat
 
 
 def piece_scores(sp_model_path: str) -> dict[str, float]:
-    from .spm_proto import NORMAL, read_model
-
     return {p: s for p, s, t in read_model(sp_model_path).pieces if t == NORMAL}
 
 

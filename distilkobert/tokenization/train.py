@@ -7,10 +7,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import sentencepiece as spm
+
 from distilkobert.data.sources import SourceError, read_lines
 
 from .converter import SPECIAL_TOKENS, digit_comma_piece
 from .errors import MissingFileError, TokenizerFileError
+from .folder import build_tokenizer_folder
 from .quantize import DEFAULT_EXACT_CHARS, quantize_model_bytes
 from .spm_proto import NORMAL, mark_pieces_unused, parse_model_bytes, read_model
 
@@ -77,10 +80,6 @@ def train_vocabulary(
 
     The piece scores are rounded to the finest grid ``2**-k`` that keeps slow and fast tokenizers identical for
     texts up to ``exact_chars`` normalized characters (see quantize.py)."""
-    import sentencepiece as spm
-
-    from .folder import build_tokenizer_folder
-
     paths = [Path(p) for p in inputs]
     for path in paths:
         if not path.is_file():
