@@ -34,6 +34,8 @@ OFFICIAL_TRAIN_URL = OFFICIAL_BASE_URL + "ratings_train.txt"
 OFFICIAL_TEST_URL = OFFICIAL_BASE_URL + "ratings_test.txt"
 HEADER = "id\tdocument\tlabel"
 LABEL_NAMES = ("negative", "positive")
+ID2LABEL = dict(enumerate(LABEL_NAMES))
+LABEL2ID = {n: i for i, n in ID2LABEL.items()}
 FEATURES: dict[str, Any] = {
     "id": {"dtype": "string", "_type": "Value"},
     "document": {"dtype": "string", "_type": "Value"},

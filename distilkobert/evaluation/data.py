@@ -11,9 +11,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from distilkobert.data.nsmc import LABEL_NAMES
+
 logger = logging.getLogger(__name__)
 
-LABEL_NAMES = ["negative", "positive"]
 REQUIRED_COLUMNS = ("id", "document", "label")
 
 
@@ -99,7 +100,7 @@ def _normalise(ds, split: str):
     if none_docs:
         ds = ds.map(lambda b: {"document": ["" if d is None else d for d in b["document"]]}, batched=True)
     features = ds.features.copy()
-    features["label"] = datasets.ClassLabel(names=LABEL_NAMES)
+    features["label"] = datasets.ClassLabel(names=list(LABEL_NAMES))
     features["id"] = datasets.Value("string")
     features["document"] = datasets.Value("string")
     ds = ds.cast(features)
@@ -153,7 +154,7 @@ def load_nsmc(dataset_name: str, revision: str | None, *, validation_fraction: f
             splits[split] = splits[split].shuffle(seed=data_seed).select(range(limit))
             info["subsets"][split] = {"rows": limit, "seed": data_seed}
     info["used_splits"] = {k: len(v) for k, v in splits.items()}
-    info["label_names"] = LABEL_NAMES
+    info["label_names"] = list(LABEL_NAMES)
     info["label_counts"] = {k: {LABEL_NAMES[i]: int(sum(1 for x in list(v["label"]) if x == i)) for i in (0, 1)}
                             for k, v in splits.items()}
     log = AccessLog()

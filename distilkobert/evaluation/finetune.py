@@ -10,13 +10,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from distilkobert.data.nsmc import ID2LABEL, LABEL2ID
+
 from .arguments import NsmcTrainingArguments
-from .data import LABEL_NAMES, PreparedData
+from .data import PreparedData
 
 logger = logging.getLogger(__name__)
 
-ID2LABEL = {i: name for i, name in enumerate(LABEL_NAMES)}
-LABEL2ID = {name: i for i, name in enumerate(LABEL_NAMES)}
 WEIGHT_FILE_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".h5", ".msgpack", ".ckpt")
 
 

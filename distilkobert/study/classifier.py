@@ -31,10 +31,8 @@ from transformers import (
 )
 from transformers.trainer_utils import get_last_checkpoint
 
+from distilkobert.data.nsmc import ID2LABEL, LABEL2ID
 from distilkobert.study.config import FinetuneSettings
-
-ID2LABEL = {0: "negative", 1: "positive"}
-LABEL2ID = {v: k for k, v in ID2LABEL.items()}
 
 
 class SoftLabelCollator:
