@@ -89,7 +89,7 @@ def _check_labels(ds, split: str) -> None:
 
 def _normalise(ds, split: str):
     """Check the columns and labels; None documents become "" (counted); label becomes ClassLabel."""
-    import datasets
+    import datasets  # lazy: `eval_nsmc.py` imports this module before it configures HF_ENDPOINT
 
     missing = [c for c in REQUIRED_COLUMNS if c not in ds.column_names]
     if missing:
@@ -111,7 +111,7 @@ def load_nsmc(dataset_name: str, revision: str | None, *, validation_fraction: f
               max_train_samples: int | None = None, max_eval_samples: int | None = None,
               max_test_samples: int | None = None) -> PreparedData:
     """Load and validate the dataset; carve a stratified validation split from train when there is none."""
-    from distilkobert.data.loading import load_dataset_pinned
+    from distilkobert.data.loading import load_dataset_pinned  # lazy: imports datasets (see _normalise)
 
     try:
         loaded = load_dataset_pinned(dataset_name, revision)

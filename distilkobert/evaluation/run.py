@@ -14,7 +14,6 @@ from collections.abc import Sequence
 
 from distilkobert.hub.endpoint import configure_hub_environment
 
-from .data import DatasetFormatError
 from .results import compare_rows, format_compare_table, load_results, write_compare_output
 
 
@@ -34,26 +33,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not {"--compare", "-h", "--help"} & set(argv):  # comparing JSON files or --help needs no Hub
         configure_hub_environment()  # before any Hugging Face import: they read HF_ENDPOINT at import time
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # after configure_hub_environment(): these modules import the Hugging Face libraries, which read HF_ENDPOINT
-    from distilkobert.serving.publish import check_version_free, publish_evaluated_classifier
-
-    from .arguments import parse_args
-    from .protocol import ModelLoadError, evaluate_model, update_card
+    # lazy: the protocol imports the Hugging Face libraries, which read HF_ENDPOINT (configured above) when imported
+    from . import protocol
 
     try:
-        margs, dargs, targs = parse_args(argv)
+        margs, dargs, targs = protocol.parse_args(argv)
         if targs.compare:
             return run_compare(targs.compare, targs.compare_output)
         if targs.publish_classifier:  # refuse an existing version before hours of fine-tuning
-            check_version_free(targs.publish_classifier, targs.classifier_version)
-        results = evaluate_model(margs, dargs, targs, argv)
+            protocol.check_version_free(targs.publish_classifier, targs.classifier_version)
+        results = protocol.evaluate_model(margs, dargs, targs, argv)
         if targs.update_model_card:
-            update_card(results, margs, targs)
+            protocol.update_card(results, margs, targs)
         if targs.publish_classifier:
-            published = publish_evaluated_classifier(results, targs.output_dir, targs.publish_classifier,
+            published = protocol.publish_evaluated_classifier(results, targs.output_dir, targs.publish_classifier,
                                                      targs.classifier_version)
             print(f"classifier published: {published.url} (version {published.tag}, commit {published.commit_sha})")
-    except (DatasetFormatError, ModelLoadError, OSError, ValueError) as exc:
+    except (protocol.DatasetFormatError, protocol.ModelLoadError, OSError, ValueError) as exc:
         print(f"eval_nsmc.py: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     return 0
