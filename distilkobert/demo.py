@@ -22,8 +22,12 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import torch
 
 from distilkobert.data.nsmc import split_real_nsmc
+from distilkobert.hub.endpoint import configure_hub_environment
 from distilkobert.tables import markdown_table
 
 # The demo's inputs live in the checkout, not in the package: its texts (demo_data/) and its recipes (recipes/).
@@ -117,119 +121,166 @@ def demo_inputs(cfg: DemoConfig) -> dict:
 
 # -- the job --------------------------------------------------------------------------------------------------------
 
-def run_demo(cfg: DemoConfig) -> dict:
-    """Run every stage; returns a summary (also written to OUTPUT/demo_summary.json)."""
-    out = cfg.output_dir
-    total = 7
-    with stage(cfg, 1, total, "start the local Hub", "free a loopback port, or set HF_ENDPOINT to a running Hub"):
-        from distilkobert.hub.endpoint import configure_hub_environment
+@dataclass
+class DemoRepos:
+    """The Hub repos the demo publishes to (all under --org, all tagged --version)."""
 
-        endpoint = configure_hub_environment(out / "hub", use_local=True)  # HF_ENDPOINT, when set, still wins
-        print(f"Hub endpoint: {endpoint}")
+    nsmc: str
+    corpus: str
+    teacher: str
+    student: str
 
-    # Imported after the endpoint is configured: the HF libraries read it at import time.
+
+@dataclass
+class DemoTools:
+    """The command-line tools the stages call (their `main` functions), imported once the Hub is configured."""
+
+    dataset: Any
+    train: Any
+    evaluate: Any
+    tokenizer: Any
+
+
+def import_tools() -> DemoTools:
+    """The tools' modules, imported after the endpoint is configured: the HF libraries read it at import time."""
+    # lazy on purpose: these modules import the Hugging Face libraries, which read HF_ENDPOINT when imported
     from distilkobert.data import cli as dataset_cli
     from distilkobert.distill import run as train_cli
     from distilkobert.evaluation import run as eval_cli
     from distilkobert.tokenization import cli as tokenizer_cli
 
-    inputs = demo_inputs(cfg)
+    return DemoTools(dataset=dataset_cli, train=train_cli, evaluate=eval_cli, tokenizer=tokenizer_cli)
+
+
+def publish_datasets(cfg: DemoConfig, tools: DemoTools, inputs: dict, repos: DemoRepos) -> None:
+    """Stage 2: the NSMC and corpus datasets, built and published with the run's version."""
+    out, v = cfg.output_dir, cfg.version
+    call("distilkobert dataset nsmc", tools.dataset.nsmc_main, [
+        "--train-file", str(inputs["nsmc_train"]), "--test-file", str(inputs["nsmc_test"]),
+        "--validation-size", str(inputs["validation_size"]), "--seed", "42",
+        "--output-dir", str(out / "datasets" / "nsmc"), "--overwrite",
+        "--push-to-hub", repos.nsmc, "--version", v])
+    licence_args = [a for lic in inputs["corpus_licence"] for a in ("--source-licence", lic)]
+    call("distilkobert dataset corpus", tools.dataset.corpus_main, [
+        *inputs["corpus"], "--output-dir", str(out / "datasets" / "corpus"), "--overwrite",
+        "--validation-fraction", "0.05", *licence_args,
+        "--push-to-hub", repos.corpus, "--version", v])
+
+
+def build_tokenizer(tools: DemoTools, inputs: dict, tokenizer_dir: Path) -> None:
+    """Stage 3: the KoBERT-format tokenizer, from the KoBERT files when given, else trained on the corpus."""
+    if inputs["kobert"]:
+        sp_model, vocab = inputs["kobert"]
+        call("distilkobert tokenizer build", tools.tokenizer.build_main, [
+            "--sp-model", str(sp_model), "--vocab", str(vocab), "--output-dir", str(tokenizer_dir)])
+    else:
+        call("distilkobert tokenizer train", tools.tokenizer.train_main, [
+            "--input", *inputs["corpus"], "--vocab-size", str(inputs["vocab_size"]),
+            "--output-dir", str(tokenizer_dir)])
+
+
+def train_models(cfg: DemoConfig, tools: DemoTools, repos: DemoRepos, tokenizer_dir: Path,
+                 models: dict[str, Path]) -> dict[str, dict]:
+    """Stage 4: the teacher (MLM), the distilled student and its ablation; their held-out MLM results."""
     v = cfg.version
-    nsmc_repo, corpus_repo = cfg.repo("nsmc-demo"), cfg.repo("korean-corpus-demo")
-    teacher_repo, student_repo = cfg.repo("kobert-demo"), cfg.repo("distilkobert-demo")
-
-    with stage(cfg, 2, total, "build and publish the datasets",
-               "check the input files named above; a version that already exists needs a new --version"):
-        call("distilkobert dataset nsmc", dataset_cli.nsmc_main, [
-            "--train-file", str(inputs["nsmc_train"]), "--test-file", str(inputs["nsmc_test"]),
-            "--validation-size", str(inputs["validation_size"]), "--seed", "42",
-            "--output-dir", str(out / "datasets" / "nsmc"), "--overwrite",
-            "--push-to-hub", nsmc_repo, "--version", v])
-        licence_args = [a for lic in inputs["corpus_licence"] for a in ("--source-licence", lic)]
-        call("distilkobert dataset corpus", dataset_cli.corpus_main, [
-            *inputs["corpus"], "--output-dir", str(out / "datasets" / "corpus"), "--overwrite",
-            "--validation-fraction", "0.05", *licence_args,
-            "--push-to-hub", corpus_repo, "--version", v])
-
-    tokenizer_dir = out / "tokenizer"
-    with stage(cfg, 3, total, "build the KoBERT-format tokenizer (slow + exact fast)",
-               "check the corpus files, or lower the vocabulary size"):
-        if inputs["kobert"]:
-            sp_model, vocab = inputs["kobert"]
-            call("distilkobert tokenizer build", tokenizer_cli.build_main, [
-                "--sp-model", str(sp_model), "--vocab", str(vocab), "--output-dir", str(tokenizer_dir)])
-        else:
-            call("distilkobert tokenizer train", tokenizer_cli.train_main, [
-                "--input", *inputs["corpus"], "--vocab-size", str(inputs["vocab_size"]),
-                "--output-dir", str(tokenizer_dir)])
-
     quick = ["--max_steps", "20", "--save_steps", "10", "--logging_steps", "5"] if cfg.quick else []
-    data_args = ["--dataset_name_or_path", corpus_repo, "--dataset_revision", v]
+    data_args = ["--dataset_name_or_path", repos.corpus, "--dataset_revision", v]
     if cfg.data_dir is not None:
         data_args += ["--max_train_texts", "2000" if cfg.quick else "200000"]
-    teacher_dir, student_dir = out / "models" / "teacher", out / "models" / "student"
-    ablation_dir = out / "models" / "student-no-teacher"
-    held_out: dict[str, dict] = {}
-    with stage(cfg, 4, total, "train the 12-layer teacher (MLM), distil the 3-layer student, and its ablation",
-               "see the training log above; `python train_distill.py recipes/demo.yaml --help` lists the options"):
-        call("python train_distill.py", train_cli.main, [
-            str(cfg.recipes / "demo-teacher.yaml"), "--tokenizer_name_or_path", str(tokenizer_dir),
-            *data_args, "--output_dir", str(teacher_dir), "--version", v, *quick])
-        call("python train_distill.py", train_cli.main, [
-            str(cfg.recipes / "demo.yaml"), "--teacher_name_or_path", str(teacher_dir),
-            *data_args, "--output_dir", str(student_dir), "--version", v, *quick])
-        # The ablation: the same student, initialised from the same teacher layers, trained without the teacher.
-        call("python train_distill.py", train_cli.main, [
-            str(cfg.recipes / "demo.yaml"), "--teacher_name_or_path", str(teacher_dir),
-            "--alpha_ce", "0", "--alpha_cos", "0", "--alpha_mse", "0", "--alpha_mlm", "1",
-            *data_args, "--output_dir", str(ablation_dir), "--save_strategy", "no", *quick])
-        held_out = {name: json.loads((d / "distillation_info.json").read_text(encoding="utf-8"))["held_out"]
-                    for name, d in (("teacher", teacher_dir), ("student (distilled)", student_dir),
-                                    ("student (no teacher)", ablation_dir))}
-        print("held-out MLM on the corpus' validation split (same masks): " + "; ".join(
-            f"{name}: loss {r['mlm_loss']:.3f}, accuracy {100 * r['mlm_accuracy']:.1f}%"
-            for name, r in held_out.items()))
+    teacher_dir, student_dir, ablation_dir = models["teacher"], models["student"], models["ablation"]
+    call("python train_distill.py", tools.train.main, [
+        str(cfg.recipes / "demo-teacher.yaml"), "--tokenizer_name_or_path", str(tokenizer_dir),
+        *data_args, "--output_dir", str(teacher_dir), "--version", v, *quick])
+    call("python train_distill.py", tools.train.main, [
+        str(cfg.recipes / "demo.yaml"), "--teacher_name_or_path", str(teacher_dir),
+        *data_args, "--output_dir", str(student_dir), "--version", v, *quick])
+    # The ablation: the same student, initialised from the same teacher layers, trained without the teacher.
+    call("python train_distill.py", tools.train.main, [
+        str(cfg.recipes / "demo.yaml"), "--teacher_name_or_path", str(teacher_dir),
+        "--alpha_ce", "0", "--alpha_cos", "0", "--alpha_mse", "0", "--alpha_mlm", "1",
+        *data_args, "--output_dir", str(ablation_dir), "--save_strategy", "no", *quick])
+    held_out = {name: json.loads((d / "distillation_info.json").read_text(encoding="utf-8"))["held_out"]
+                for name, d in (("teacher", teacher_dir), ("student (distilled)", student_dir),
+                                ("student (no teacher)", ablation_dir))}
+    print("held-out MLM on the corpus' validation split (same masks): " + "; ".join(
+        f"{name}: loss {r['mlm_loss']:.3f}, accuracy {100 * r['mlm_accuracy']:.1f}%"
+        for name, r in held_out.items()))
+    return held_out
 
+
+def evaluate_models(cfg: DemoConfig, tools: DemoTools, repos: DemoRepos, models: dict[str, Path],
+                    results: dict[str, Path]) -> None:
+    """Stage 5: `eval_nsmc.py` on teacher and student (select on validation, test once); fills `results`."""
     # the hyper-parameters are the recipe's; --quick and --data-dir only shorten the run, as for training
     eval_quick = (["--max_train_samples", "300", "--max_test_samples", "200", "--num_train_epochs", "1"]
                   if cfg.quick else [])
     if cfg.data_dir is not None and not cfg.quick:
         eval_quick = ["--max_train_samples", "20000", "--num_train_epochs", "1"]
-    results = {}
+    for name in ("teacher", "student"):
+        model_dir, eval_dir = models[name], cfg.output_dir / "eval" / name
+        call("python eval_nsmc.py", tools.evaluate.main, [
+            str(cfg.recipes / "eval-demo.yaml"),
+            "--model_name_or_path", str(model_dir), "--dataset_name", repos.nsmc, "--dataset_revision",
+            cfg.version, "--output_dir", str(eval_dir), "--seeds", *map(str, cfg.seeds),
+            "--model_label", f"{name} ({'12' if name == 'teacher' else '3'} layers)", "--save_models",
+            *eval_quick])
+        results[name] = eval_dir / "nsmc_results.json"
+        shutil.copy(results[name], model_dir / "nsmc_results.json")
+
+
+def print_results(cfg: DemoConfig, tools: DemoTools, results: dict[str, Path], held_out: dict[str, dict]) -> None:
+    """Stage 7: the NSMC comparison table and the held-out MLM table, printed and written to results.md."""
+    out = cfg.output_dir
+    call("python eval_nsmc.py", tools.evaluate.main, [
+        "--compare", str(results["teacher"]), str(results["student"]),
+        "--compare_output", str(out / "results.md")])
+    lines = ["", "Held-out masked-LM (corpus validation split, same masks for every model):",
+             markdown_table(["Model", "MLM loss", "MLM accuracy (%)"],
+                            [[name, f"{r['mlm_loss']:.3f}", f"{100 * r['mlm_accuracy']:.1f}"]
+                             for name, r in held_out.items()])]
+    print("\n".join(lines))
+    with open(out / "results.md", "a", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def run_demo(cfg: DemoConfig) -> dict:
+    """Run every stage; returns a summary (also written to OUTPUT/demo_summary.json)."""
+    out = cfg.output_dir
+    total = 7
+    with stage(cfg, 1, total, "start the local Hub", "free a loopback port, or set HF_ENDPOINT to a running Hub"):
+        endpoint = configure_hub_environment(out / "hub", use_local=True)  # HF_ENDPOINT, when set, still wins
+        print(f"Hub endpoint: {endpoint}")
+    tools = import_tools()
+    inputs = demo_inputs(cfg)
+    repos = DemoRepos(nsmc=cfg.repo("nsmc-demo"), corpus=cfg.repo("korean-corpus-demo"),
+                      teacher=cfg.repo("kobert-demo"), student=cfg.repo("distilkobert-demo"))
+    with stage(cfg, 2, total, "build and publish the datasets",
+               "check the input files named above; a version that already exists needs a new --version"):
+        publish_datasets(cfg, tools, inputs, repos)
+    tokenizer_dir = out / "tokenizer"
+    with stage(cfg, 3, total, "build the KoBERT-format tokenizer (slow + exact fast)",
+               "check the corpus files, or lower the vocabulary size"):
+        build_tokenizer(tools, inputs, tokenizer_dir)
+    models = {"teacher": out / "models" / "teacher", "student": out / "models" / "student",
+              "ablation": out / "models" / "student-no-teacher"}
+    held_out: dict[str, dict] = {}
+    with stage(cfg, 4, total, "train the 12-layer teacher (MLM), distil the 3-layer student, and its ablation",
+               "see the training log above; `python train_distill.py recipes/demo.yaml --help` lists the options"):
+        held_out.update(train_models(cfg, tools, repos, tokenizer_dir, models))
+    results: dict[str, Path] = {}
     with stage(cfg, 5, total, "evaluate teacher and student on NSMC (select on validation, test once)",
                "see the evaluation log above; `python eval_nsmc.py --help` lists the options"):
-        for name, model_dir in (("teacher", teacher_dir), ("student", student_dir)):
-            eval_dir = out / "eval" / name
-            call("python eval_nsmc.py", eval_cli.main, [
-                str(cfg.recipes / "eval-demo.yaml"),
-                "--model_name_or_path", str(model_dir), "--dataset_name", nsmc_repo, "--dataset_revision", v,
-                "--output_dir", str(eval_dir), "--seeds", *map(str, cfg.seeds),
-                "--model_label", f"{name} ({'12' if name == 'teacher' else '3'} layers)", "--save_models",
-                *eval_quick])
-            results[name] = eval_dir / "nsmc_results.json"
-            shutil.copy(results[name], model_dir / "nsmc_results.json")
-
+        evaluate_models(cfg, tools, repos, models, results)
     published = {}
     with stage(cfg, 6, total, "publish teacher and student, load them back from the Hub",
                "a version that already exists needs a new --version; check the Hub endpoint printed above"):
-        published = publish_and_reload(cfg, {teacher_repo: teacher_dir, student_repo: student_dir})
-
+        published = publish_and_reload(cfg, {repos.teacher: models["teacher"], repos.student: models["student"]})
     with stage(cfg, 7, total, "results", "the per-model results are in OUTPUT/eval/*/nsmc_results.json"):
-        call("python eval_nsmc.py", eval_cli.main, [
-            "--compare", str(results["teacher"]), str(results["student"]),
-            "--compare_output", str(out / "results.md")])
-        lines = ["", "Held-out masked-LM (corpus validation split, same masks for every model):",
-                 markdown_table(["Model", "MLM loss", "MLM accuracy (%)"],
-                                [[name, f"{r['mlm_loss']:.3f}", f"{100 * r['mlm_accuracy']:.1f}"]
-                                 for name, r in held_out.items()])]
-        print("\n".join(lines))
-        with open(out / "results.md", "a", encoding="utf-8") as f:
-            f.write("\n".join(lines) + "\n")
-
+        print_results(cfg, tools, results, held_out)
     summary = {
         "endpoint": os.environ.get("HF_ENDPOINT"),
-        "version": v,
-        "repos": {"nsmc": nsmc_repo, "corpus": corpus_repo, "teacher": teacher_repo, "student": student_repo},
+        "version": cfg.version,
+        "repos": {"nsmc": repos.nsmc, "corpus": repos.corpus, "teacher": repos.teacher, "student": repos.student},
         "published": published,
         "results": {k: str(p) for k, p in results.items()},
         "held_out_mlm": held_out,
@@ -271,7 +322,7 @@ def point_teacher_at_hub(folder: Path, local_to_repo: dict[str, str], version: s
 
 def publish_and_reload(cfg: DemoConfig, models: dict[str, Path]) -> dict:
     """Publish each model folder with the run's version, then load it back from the Hub as a user would."""
-    import torch
+    # lazy on purpose: Hugging Face imports, after the endpoint is configured (they read HF_ENDPOINT when imported)
     from transformers import AutoModel, AutoTokenizer, pipeline
 
     from distilkobert.hub.publish import publish_model_folder

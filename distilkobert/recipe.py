@@ -18,27 +18,44 @@ from transformers import HfArgumentParser
 
 
 class RecipeError(ValueError):
-    """The recipe file is missing, not YAML, not a mapping, or has an unknown key or a bad value."""
+    """The recipe file is missing, not YAML, not a mapping, or has an unknown key or a bad value.
+
+    `problem` says which (missing, unreadable, not_text, not_yaml, not_mapping; None for a bad key or value) and
+    `cause` holds what was found (the OS or YAML error, or the value that is not a mapping), so a command can word
+    it its own way.
+    """
+
+    def __init__(self, message: str, *, path: str | Path | None = None, problem: str | None = None,
+                 cause: Any = None) -> None:
+        super().__init__(message)
+        self.path, self.problem, self.cause = path, problem, cause
 
 
-def read_recipe(path: str | Path) -> dict[str, Any]:
-    """The recipe's mapping; a missing file, YAML syntax error or non-mapping is one line naming the file."""
+def read_recipe(path: str | Path, *, allow_empty: bool = True) -> dict[str, Any]:
+    """The recipe's mapping; a missing file, YAML syntax error or non-mapping is one line naming the file.
+
+    An empty file is the empty mapping, unless `allow_empty` is False (then it is not a mapping).
+    """
     path = Path(path)
     if not path.is_file():
-        raise RecipeError(f"recipe {path}: no such file")
+        raise RecipeError(f"recipe {path}: no such file", path=path, problem="missing")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RecipeError(f"recipe {path}: {exc.strerror}", path=path, problem="unreadable", cause=exc) from None
     except UnicodeDecodeError:
-        raise RecipeError(f"recipe {path}: not a YAML file (not UTF-8 text)") from None
+        raise RecipeError(f"recipe {path}: not a YAML file (not UTF-8 text)", path=path,
+                          problem="not_text") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
-        raise RecipeError(f"recipe {path}: not a YAML file ({where}{getattr(exc, 'problem', None) or exc})") from None
-    if data is None:
+        raise RecipeError(f"recipe {path}: not a YAML file ({where}{getattr(exc, 'problem', None) or exc})",
+                          path=path, problem="not_yaml", cause=exc) from None
+    if data is None and allow_empty:
         return {}
     if not isinstance(data, dict):
         raise RecipeError(f"recipe {path}: a recipe is a YAML mapping of option names to values, "
-                          f"not a {type(data).__name__}")
+                          f"not a {type(data).__name__}", path=path, problem="not_mapping", cause=data)
     return data
 
 

@@ -51,6 +51,7 @@ KILLER = textwrap.dedent("""
     import os, sys
     from datasets import load_from_disk
     from transformers import TrainerCallback
+    from distilkobert.evaluation import finetune as loop
     from distilkobert.study import classifier
     from distilkobert.study.config import FinetuneSettings
 
@@ -59,11 +60,11 @@ KILLER = textwrap.dedent("""
             if state.global_step == 8:
                 os._exit(3)
 
-    class Trainer(classifier.SoftLabelTrainer):
+    class Trainer(loop.SoftLabelTrainer):
         def __init__(self, *args, callbacks=None, **kwargs):
             super().__init__(*args, callbacks=[*(callbacks or []), DieAfterSave()], **kwargs)
 
-    classifier.SoftLabelTrainer = Trainer
+    loop.SoftLabelTrainer = Trainer
     data = {name: load_from_disk(os.path.join(sys.argv[3], name)) for name in ("train", "validation", "test")}
     settings = FinetuneSettings(**__import__("json").loads(sys.argv[4]))
     classifier.finetune(sys.argv[1], sys.argv[2], seed=7, settings=settings, run_key="the-key", **data)

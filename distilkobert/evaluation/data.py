@@ -11,9 +11,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from distilkobert.data.nsmc import LABEL_NAMES
+
 logger = logging.getLogger(__name__)
 
-LABEL_NAMES = ["negative", "positive"]
 REQUIRED_COLUMNS = ("id", "document", "label")
 
 
@@ -88,7 +89,7 @@ def _check_labels(ds, split: str) -> None:
 
 def _normalise(ds, split: str):
     """Check the columns and labels; None documents become "" (counted); label becomes ClassLabel."""
-    import datasets
+    import datasets  # lazy: `eval_nsmc.py` imports this module before it configures HF_ENDPOINT
 
     missing = [c for c in REQUIRED_COLUMNS if c not in ds.column_names]
     if missing:
@@ -99,7 +100,7 @@ def _normalise(ds, split: str):
     if none_docs:
         ds = ds.map(lambda b: {"document": ["" if d is None else d for d in b["document"]]}, batched=True)
     features = ds.features.copy()
-    features["label"] = datasets.ClassLabel(names=LABEL_NAMES)
+    features["label"] = datasets.ClassLabel(names=list(LABEL_NAMES))
     features["id"] = datasets.Value("string")
     features["document"] = datasets.Value("string")
     ds = ds.cast(features)
@@ -110,7 +111,7 @@ def load_nsmc(dataset_name: str, revision: str | None, *, validation_fraction: f
               max_train_samples: int | None = None, max_eval_samples: int | None = None,
               max_test_samples: int | None = None) -> PreparedData:
     """Load and validate the dataset; carve a stratified validation split from train when there is none."""
-    from distilkobert.data.loading import load_dataset_pinned
+    from distilkobert.data.loading import load_dataset_pinned  # lazy: imports datasets (see _normalise)
 
     try:
         loaded = load_dataset_pinned(dataset_name, revision)
@@ -153,7 +154,7 @@ def load_nsmc(dataset_name: str, revision: str | None, *, validation_fraction: f
             splits[split] = splits[split].shuffle(seed=data_seed).select(range(limit))
             info["subsets"][split] = {"rows": limit, "seed": data_seed}
     info["used_splits"] = {k: len(v) for k, v in splits.items()}
-    info["label_names"] = LABEL_NAMES
+    info["label_names"] = list(LABEL_NAMES)
     info["label_counts"] = {k: {LABEL_NAMES[i]: int(sum(1 for x in list(v["label"]) if x == i)) for i in (0, 1)}
                             for k, v in splits.items()}
     log = AccessLog()

@@ -7,14 +7,15 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import evaluate
+import numpy as np
+
 METRICS_DIR = Path(__file__).resolve().parent.parent / "metrics"
 
 
 @cache
 def load_metric(name: str):
     """`evaluate.load` of the local module `distilkobert/metrics/<name>/<name>.py` (offline)."""
-    import evaluate
-
     path = METRICS_DIR / name / f"{name}.py"
     if not path.is_file():
         raise FileNotFoundError(f"metric module {path} is missing from the package")
@@ -33,8 +34,6 @@ def classification_metrics(predictions: Sequence[int], references: Sequence[int]
 
 def trainer_compute_metrics(eval_pred: Any) -> dict[str, float]:
     """`compute_metrics` for Trainer: argmax of the logits, then accuracy and macro-F1."""
-    import numpy as np
-
     logits, labels = eval_pred.predictions, eval_pred.label_ids
     if isinstance(logits, tuple):
         logits = logits[0]

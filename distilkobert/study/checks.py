@@ -10,9 +10,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from huggingface_hub import HfApi
+
 from distilkobert.data.nsmc import NsmcFormatError
 from distilkobert.data.sources import SourceError
 from distilkobert.output_dir import OutputDirError, check_output_dir
+from distilkobert.serving.publish import check_version_free
 from distilkobert.study.cache import OUTPUT_MARKER
 from distilkobert.study.config import StudyConfig, StudyConfigError
 from distilkobert.study.data import load_nsmc_splits
@@ -118,10 +121,6 @@ def check_nsmc_files(cfg: StudyConfig) -> None:
 def check_hub(repo_id: str, version: str) -> None:
     """The repos can be published to at `version`: the tag is free and the token may write there (the repos are
     created now, empty, if they do not exist: the Hub answers a namespace the token cannot write with 403)."""
-    from huggingface_hub import HfApi  # imported after the endpoint is set (cli.main), like every Hub client
-
-    from distilkobert.serving.publish import check_version_free
-
     try:
         for repo in (repo_id, f"{repo_id}-encoder"):
             check_version_free(repo, version)

@@ -2,8 +2,9 @@
 
 One function serves every row of the study: plain fine-tuning (cross-entropy on gold labels) and task-specific
 distillation (KL to the teacher's logits at a temperature, x T^2, plus cross-entropy on the gold labels where
-a row has one; teacher-labelled unlabelled reviews carry label -100). The protocol is `eval_nsmc.py`'s: the
-checkpoint is selected on validation accuracy, the test split is read once after training.
+a row has one; teacher-labelled unlabelled reviews carry label -100). The loop is `eval_nsmc.py`'s own
+(`distilkobert.evaluation.finetune.fine_tune_and_select`, with its `SoftLabelLoss`): the checkpoint is selected
+on validation accuracy, the test split is read once after training.
 
 CPU time is what limits the study, so batches are grouped by length for training and evaluation sets are
 sorted by length (NSMC reviews average 22 teacher tokens; padding every batch to 64 would waste ~2/3).
@@ -20,69 +21,18 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from datasets import Dataset
-from transformers import (
-    AutoModelForSequenceClassification,
-    AutoTokenizer,
-    Trainer,
-    TrainerCallback,
-    TrainingArguments,
-)
+from transformers import AutoTokenizer, TrainerCallback, TrainingArguments
 from transformers.trainer_utils import get_last_checkpoint
 
+from distilkobert.evaluation.finetune import (
+    SoftLabelCollator,
+    SoftLabelLoss,
+    checkpoint_step,
+    fine_tune_and_select,
+    load_classifier,
+)
 from distilkobert.study.config import FinetuneSettings
-
-ID2LABEL = {0: "negative", 1: "positive"}
-LABEL2ID = {v: k for k, v in ID2LABEL.items()}
-
-
-class SoftLabelCollator:
-    """Pads token ids per batch (pad id from the tokenizer) and stacks labels / teacher logits."""
-
-    def __init__(self, pad_token_id: int):
-        self.pad_token_id = pad_token_id
-
-    def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        length = max(len(f["input_ids"]) for f in features)
-        ids = torch.full((len(features), length), self.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((len(features), length), dtype=torch.long)
-        for i, f in enumerate(features):
-            ids[i, : len(f["input_ids"])] = torch.tensor(f["input_ids"])
-            mask[i, : len(f["input_ids"])] = 1
-        batch = {"input_ids": ids, "attention_mask": mask,
-                 "labels": torch.tensor([f["labels"] for f in features], dtype=torch.long)}
-        if "teacher_logits" in features[0]:
-            batch["teacher_logits"] = torch.tensor([f["teacher_logits"] for f in features], dtype=torch.float32)
-        return batch
-
-
-class SoftLabelTrainer(Trainer):
-    """Trainer whose loss is alpha_kl x T^2 x KL(teacher || student) + alpha_ce x CE(gold labels)."""
-
-    model_accepts_loss_kwargs = False  # the loss below is a per-batch mean; Trainer must scale it for accumulation
-
-    def __init__(self, *args, settings: FinetuneSettings, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.settings = settings
-
-    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        teacher_logits = inputs.pop("teacher_logits", None)
-        labels = inputs.pop("labels")
-        outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"])
-        logits = outputs.logits.float()
-        s = self.settings
-        loss = logits.new_zeros(())
-        labelled = labels.ne(-100)
-        if s.alpha_ce > 0 and bool(labelled.any()):
-            loss = loss + s.alpha_ce * F.cross_entropy(logits[labelled], labels[labelled])
-        if s.alpha_kl > 0 and teacher_logits is not None:
-            t = s.temperature
-            kl = F.kl_div(F.log_softmax(logits / t, dim=-1), F.log_softmax(teacher_logits / t, dim=-1),
-                          reduction="batchmean", log_target=True)
-            loss = loss + s.alpha_kl * t * t * kl
-        return (loss, outputs) if return_outputs else loss
-
 
 ELAPSED_FILE = "elapsed.json"
 
@@ -137,13 +87,6 @@ def accuracy_metrics(eval_pred) -> dict[str, float]:
     return {"accuracy": accuracy, "macro_f1": float(np.mean(f1s))}
 
 
-def load_classifier(init_dir: str | Path, seed: int):
-    """A sequence classifier (negative / positive) from an encoder or masked-LM folder; new head seeded."""
-    torch.manual_seed(seed)
-    return AutoModelForSequenceClassification.from_pretrained(
-        init_dir, num_labels=2, id2label=ID2LABEL, label2id=LABEL2ID)
-
-
 def finetune(init_dir: str | Path, output_dir: str | Path, *, seed: int, train: Dataset, validation: Dataset,
              test: Dataset, settings: FinetuneSettings, tokenizer_dir: str | Path | None = None,
              run_key: str | None = None) -> dict[str, Any]:
@@ -157,7 +100,7 @@ def finetune(init_dir: str | Path, output_dir: str | Path, *, seed: int, train: 
     output_dir = Path(output_dir)
     resume = _checkpoint_to_resume(output_dir, run_key)
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir or init_dir)
-    model = load_classifier(init_dir, seed)
+    model, _ = load_classifier(init_dir, None, seed)
     steps_per_epoch = math.ceil(len(train) / settings.batch_size)
     total_steps = max(1, int(steps_per_epoch * settings.epochs))
     eval_steps = max(1, steps_per_epoch // max(1, settings.evals_per_epoch))
@@ -172,21 +115,20 @@ def finetune(init_dir: str | Path, output_dir: str | Path, *, seed: int, train: 
         disable_tqdm=True, bf16=settings.bf16, use_cpu=not torch.cuda.is_available(), dataloader_num_workers=0,
     )
     elapsed = ElapsedTime(output_dir / "checkpoints", resume)
-    trainer = SoftLabelTrainer(
-        model=model, args=args, train_dataset=train, eval_dataset=sorted_by_length(validation),
-        data_collator=SoftLabelCollator(tokenizer.pad_token_id), compute_metrics=accuracy_metrics,
-        processing_class=tokenizer, settings=settings, callbacks=[elapsed],
-    )
-    trainer.train(resume_from_checkpoint=resume)
+    run = fine_tune_and_select(
+        model, args, train=train, validation=sorted_by_length(validation), tokenizer=tokenizer,
+        collator=SoftLabelCollator(tokenizer.pad_token_id), compute_metrics=accuracy_metrics,
+        soft_label_loss=SoftLabelLoss(alpha_kl=settings.alpha_kl, alpha_ce=settings.alpha_ce,
+                                      temperature=settings.temperature),
+        callbacks=[elapsed], resume_from_checkpoint=resume)
     train_time = elapsed.so_far()
-    best_validation = trainer.state.best_metric
     # The test split is read here, once, after the checkpoint was chosen on validation.
     start = time.perf_counter()
-    test_predictions = test_predictions_in_order(trainer.model, test, tokenizer.pad_token_id)
+    test_predictions = test_predictions_in_order(run.model, test, tokenizer.pad_token_id)
     test_metrics = accuracy_metrics((np.eye(2)[test_predictions], np.asarray(test["labels"])))
     test_seconds = time.perf_counter() - start
     model_dir = output_dir / "model"
-    trainer.save_model(str(model_dir))
+    run.trainer.save_model(str(model_dir))
     np.save(output_dir / "test_predictions.npy", test_predictions)
     shutil.rmtree(output_dir / "checkpoints", ignore_errors=True)
     (output_dir / RUN_KEY_FILE).unlink(missing_ok=True)
@@ -195,28 +137,19 @@ def finetune(init_dir: str | Path, output_dir: str | Path, *, seed: int, train: 
         "init": str(init_dir),
         "train_rows": len(train),
         "steps": total_steps,
-        "best_validation_accuracy": best_validation,
-        "best_checkpoint_step": _step_of(trainer.state.best_model_checkpoint),
+        "best_validation_accuracy": run.best_validation_accuracy,
+        "best_checkpoint_step": run.best_step,
         "test_accuracy": test_metrics["accuracy"],
         "test_macro_f1": test_metrics["macro_f1"],
         "train_seconds": round(train_time["seconds"], 1),
         "train_cpu_seconds": round(train_time["cpu_seconds"], 1),
-        "resumed_from_step": _step_of(resume),
+        "resumed_from_step": checkpoint_step(resume),
         "test_seconds": round(test_seconds, 1),
         "settings": settings.__dict__,
         "model_dir": str(model_dir),
     }
     (output_dir / "result.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return result
-
-
-def _step_of(checkpoint: str | None) -> int | None:
-    if not checkpoint:
-        return None
-    try:
-        return int(Path(checkpoint).name.rsplit("-", 1)[1])
-    except (IndexError, ValueError):
-        return None
 
 
 RUN_KEY_FILE = "run_key.txt"

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
+import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from distilkobert.recipe import RecipeError, read_recipe
 
 
 class StudyConfigError(ValueError):
@@ -148,8 +151,6 @@ class StudyConfig:
 
     def _check_teacher_labels(self) -> None:
         """A classifier teacher must be a negative / positive one: other labels cannot be fine-tuned on NSMC."""
-        import json
-
         config = json.loads((Path(self.teacher) / "config.json").read_text(encoding="utf-8"))
         archs = config.get("architectures") or []
         if not any(a.endswith("ForSequenceClassification") for a in archs):
@@ -167,16 +168,25 @@ _NESTED = {"teacher_finetune": FinetuneSettings, "student_finetune": FinetuneSet
 
 
 def load_recipe(path: str | Path) -> dict[str, Any]:
-    """The YAML recipe as a mapping; a file that is not a YAML mapping is an error naming it."""
+    """The YAML recipe as a mapping (read by `distilkobert.recipe.read_recipe`); a file that is not a YAML mapping
+    is an error naming it."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as err:
-        raise StudyConfigError(f"recipe {path}: {err.strerror}") from None
-    except yaml.YAMLError as err:
-        raise StudyConfigError(f"recipe {path}: not valid YAML ({' '.join(str(err).split())})") from None
-    if not isinstance(data, dict):
-        raise StudyConfigError(f"recipe {path}: expected a mapping of settings, got {type(data).__name__}")
-    return data
+        return read_recipe(path, allow_empty=False)
+    except RecipeError as err:
+        raise StudyConfigError(f"recipe {path}: {_recipe_problem(err)}") from None
+
+
+def _recipe_problem(err: RecipeError) -> str:
+    """The study's words for a recipe that cannot be read."""
+    if err.problem == "missing":
+        return os.strerror(errno.EISDIR if Path(err.path).is_dir() else errno.ENOENT)
+    if err.problem == "unreadable":
+        return err.cause.strerror
+    if err.problem == "not_yaml":
+        return f"not valid YAML ({' '.join(str(err.cause).split())})"
+    if err.problem == "not_mapping":
+        return f"expected a mapping of settings, got {type(err.cause).__name__}"
+    return str(err).split(": ", 1)[-1]
 
 
 _TYPES: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,)}

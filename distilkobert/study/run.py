@@ -20,7 +20,10 @@ import torch
 from distilkobert.environment import library_versions, machine_info
 from distilkobert.study import stages
 from distilkobert.study.cache import OUTPUT_MARKER, compute_seconds, log
+from distilkobert.study.checks import check_before_work, config_from_args
 from distilkobert.study.config import StudyConfig, StudyConfigError, build_config, build_parser, load_recipe
+from distilkobert.study.estimate import estimate, format_estimate
+from distilkobert.study.publish import publish_models
 from distilkobert.study.report import (
     ROW_FASTTEXT,
     ROW_FASTTEXT_ALL,
@@ -170,16 +173,12 @@ def run(cfg: StudyConfig, *, push_to_hub: str | None = None, version: str | None
     trained = train_models(cfg, out, timed)
     report = write_report(cfg, out, trained, stage_times)
     if push_to_hub:
-        from distilkobert.study.publish import publish_models
-
         report["published"] = publish_models(report, trained, push_to_hub, version or "v1", cfg)
         (out / "results.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return report
 
 
 def main(argv: list[str] | None = None) -> int:
-    from distilkobert.study.checks import check_before_work, config_from_args
-
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -188,8 +187,6 @@ def main(argv: list[str] | None = None) -> int:
     except StudyConfigError as err:
         parser.error(str(err))
     if args.estimate:
-        from distilkobert.study.estimate import estimate, format_estimate
-
         print(format_estimate(estimate(cfg)))
         return 0
     run(cfg, push_to_hub=args.push_to_hub, version=args.version)

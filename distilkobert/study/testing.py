@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import torch
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
 
 def build_unigram_tokenizer(texts: Sequence[str], output_dir: str | Path, vocab_size: int = 400):
     """An XLM-R-style fast tokenizer (SentencePiece Unigram + Metaspace) trained on `texts`, saved."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
-    from transformers import PreTrainedTokenizerFast
-
     tok = Tokenizer(models.Unigram())
     tok.normalizer = normalizers.NFKC()
     tok.pre_tokenizer = pre_tokenizers.Metaspace()
@@ -37,9 +38,6 @@ def build_unigram_tokenizer(texts: Sequence[str], output_dir: str | Path, vocab_
 def build_tiny_e5_teacher(texts: Sequence[str], output_dir: str | Path, *, vocab_size: int = 400,
                           padding_rows: int = 3, layers: int = 12, hidden: int = 32, seed: int = 0) -> Path:
     """A tiny encoder-only BERT teacher with `padding_rows` unused embedding rows (like e5's 35), saved."""
-    import torch
-    from transformers import BertConfig, BertModel
-
     output_dir = Path(output_dir)
     tokenizer = build_unigram_tokenizer(texts, output_dir, vocab_size)
     torch.manual_seed(seed)
