@@ -20,6 +20,7 @@ import torch
 import transformers
 from huggingface_hub import ModelCard, ModelCardData, constants
 from huggingface_hub.errors import (
+    HfHubHTTPError,
     LocalEntryNotFoundError,
     OfflineModeIsEnabled,
     RepositoryNotFoundError,
@@ -28,10 +29,11 @@ from huggingface_hub.errors import (
 from transformers import PreTrainedModel, PreTrainedTokenizerFast
 
 from distilkobert._version import __version__
-from distilkobert.hub.publish import PublishResult, publish_folder
+from distilkobert.hub.publish import PublishResult, VersionExistsError, check_version_available, publish_folder
 from distilkobert.kobert_repo import (
     KOBERT_PAD_ID,
     Checkpoint,
+    NotKoBertError,
     build_checkpoint_tokenizer,
     check_model_config,
     check_tokenizer_files,
@@ -241,3 +243,32 @@ def publish(output_dir: str | Path, repo_id: str, version: str, record: Conversi
     """Publish the converted folder as version ``version`` of ``repo_id`` (an existing version is refused)."""
     return publish_folder(output_dir, repo_id, version=version,
                           commit_message=f"Convert {record.source} at {record.commit or 'a local folder'} ({version})")
+
+
+def convert_command(source: str, output_dir: Path, *, revision: str | None, push_to_hub: str | None,
+                    version: str | None) -> None:
+    """`distilkobert convert` after its argument checks: convert (then publish), printing what was done.
+    Every refusal is a `ConvertError` of one line (a taken version is refused before anything is converted)."""
+    try:
+        if push_to_hub:
+            check_version_available(push_to_hub, version)
+        record = convert(source, output_dir, revision=revision, repo_id=push_to_hub)
+    except NotKoBertError as exc:
+        raise ConvertError(str(exc)) from exc
+    except VersionExistsError as exc:
+        raise ConvertError(f"--push-to-hub {push_to_hub}: {exc}") from exc
+    except HfHubHTTPError as exc:
+        raise ConvertError(f"{source}: {str(exc).splitlines()[0]}") from exc
+    except (LocalEntryNotFoundError, OfflineModeIsEnabled) as exc:  # a file the cache lacks, offline
+        raise ConvertError(f"REPO_OR_FOLDER {source}: a file of the Hub repo is not in the Hugging Face cache and "
+                           f"offline mode is on (HF_HUB_OFFLINE=1); unset it to download from "
+                           f"{constants.ENDPOINT}") from exc
+    print(f"converted {record.source} (commit {record.commit or '-'}): {record.architecture}, "
+             f"{record.tensors} tensors, {record.parameters:,} parameters, hidden states identical "
+             f"(max |diff| {record.max_abs_diff:g}) -> {output_dir}")
+    if push_to_hub:
+        try:
+            result = publish(output_dir, push_to_hub, version, record)
+        except (VersionExistsError, ValueError, HfHubHTTPError) as exc:
+            raise ConvertError(str(exc).splitlines()[0]) from exc
+        print(f"published {result.repo_id} version {result.tag} (commit {result.commit_sha}): {result.url}")

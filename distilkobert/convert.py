@@ -66,35 +66,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc))
 
     # imported here, after the entry point configured the Hub endpoint: the Hugging Face libraries read it at import
-    from huggingface_hub import constants
-    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled
-
-    from distilkobert.conversion import ConvertError, convert, publish
-    from distilkobert.hub.publish import VersionExistsError, check_version_available
-    from distilkobert.kobert_repo import NotKoBertError
+    from distilkobert.conversion import ConvertError, convert_command
 
     try:
-        if args.push_to_hub:
-            check_version_available(args.push_to_hub, args.version)  # refused before converting anything
-        record = convert(args.source, args.output_dir, revision=args.revision, repo_id=args.push_to_hub)
-    except (ConvertError, NotKoBertError) as exc:
+        convert_command(args.source, args.output_dir, revision=args.revision, push_to_hub=args.push_to_hub,
+                                version=args.version)
+    except ConvertError as exc:
         return _fail(str(exc))
-    except VersionExistsError as exc:
-        return _fail(f"--push-to-hub {args.push_to_hub}: {exc}")
-    except HfHubHTTPError as exc:
-        return _fail(f"{args.source}: {str(exc).splitlines()[0]}")
-    except (LocalEntryNotFoundError, OfflineModeIsEnabled):  # a file the cache lacks, offline
-        return _fail(f"REPO_OR_FOLDER {args.source}: a file of the Hub repo is not in the Hugging Face cache and "
-                     f"offline mode is on (HF_HUB_OFFLINE=1); unset it to download from {constants.ENDPOINT}")
-    print(f"converted {record.source} (commit {record.commit or '-'}): {record.architecture}, "
-          f"{record.tensors} tensors, {record.parameters:,} parameters, hidden states identical "
-          f"(max |diff| {record.max_abs_diff:g}) -> {args.output_dir}")
-    if args.push_to_hub:
-        try:
-            result = publish(args.output_dir, args.push_to_hub, args.version, record)
-        except (VersionExistsError, ValueError, HfHubHTTPError) as exc:
-            return _fail(str(exc).splitlines()[0])
-        print(f"published {result.repo_id} version {result.tag} (commit {result.commit_sha}): {result.url}")
     return 0
 
 
