@@ -24,6 +24,7 @@ from huggingface_hub import EvalResult, ModelCard
 from huggingface_hub.repocard_data import eval_results_to_model_index, model_index_to_eval_results
 
 from distilkobert.evaluation.results import card_fields
+from distilkobert.front_matter import with_front_matter
 from distilkobert.resources import read_resource, render_template
 from distilkobert.tables import markdown_table
 
@@ -354,8 +355,7 @@ def _split_card(text: str) -> tuple[dict, str]:
 
 
 def _join_card(meta: Mapping, body: str) -> str:
-    dumped = yaml.safe_dump(dict(meta), sort_keys=False, allow_unicode=True, width=1000)
-    return f"---\n{dumped}---\n{body if body.startswith(chr(10)) else chr(10) + body}"
+    return with_front_matter(meta, body if body.startswith("\n") else "\n" + body)
 
 
 def validate_model_card(text: str):
