@@ -6,7 +6,11 @@ Same as `distilkobert eval`; the logic lives in `distilkobert.evaluation.run`.
 
 import sys
 
-from distilkobert.evaluation.run import main
+from distilkobert.hub.endpoint import configure_hub_environment
 
 if __name__ == "__main__":
+    if not {"--compare", "-h", "--help"} & set(sys.argv[1:]):  # comparing JSON files or --help needs no Hub
+        configure_hub_environment()  # before any Hugging Face import: they read HF_ENDPOINT at import time
+    from distilkobert.evaluation.run import main
+
     sys.exit(main())

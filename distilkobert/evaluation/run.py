@@ -12,8 +12,6 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from distilkobert.hub.endpoint import configure_hub_environment
-
 from .results import compare_rows, format_compare_table, load_results, write_compare_output
 
 
@@ -30,10 +28,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `eval_nsmc.py` and `distilkobert eval`; returns an exit code (2: bad argument or input,
     one line naming it)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not {"--compare", "-h", "--help"} & set(argv):  # comparing JSON files or --help needs no Hub
-        configure_hub_environment()  # before any Hugging Face import: they read HF_ENDPOINT at import time
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # lazy: the protocol imports the Hugging Face libraries, which read HF_ENDPOINT (configured above) when imported
+    # lazy: the protocol imports the Hugging Face libraries, which read HF_ENDPOINT (set by the program's entry point:
+    # cli.main or eval_nsmc.py) when imported
     from . import protocol
 
     try:
