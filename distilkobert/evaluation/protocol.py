@@ -25,9 +25,11 @@ from transformers import AutoConfig
 from distilkobert.hub.endpoint import require_hub, resolve_model_reference
 from distilkobert.model_size import parameter_counts
 from distilkobert.output_dir import check_output_dir, clear_output_dir
+from distilkobert.serving.publish import check_version_free, publish_evaluated_classifier
 
+from .arguments import parse_args
 from .card import update_model_card
-from .data import PreparedData, load_nsmc, tokenize_split
+from .data import DatasetFormatError, PreparedData, load_nsmc, tokenize_split
 from .finetune import (
     WEIGHT_FILE_SUFFIXES,
     ModelLoadError,
@@ -37,6 +39,9 @@ from .finetune import (
     weights_size_mb,
 )
 from .results import RESULTS_FILE, SCHEMA_VERSION, aggregate, format_results_table, library_versions, machine_info
+
+__all__ = ["DatasetFormatError", "ModelLoadError", "check_version_free", "evaluate_model", "parse_args",
+           "publish_evaluated_classifier", "update_card"]
 
 logger = logging.getLogger("distilkobert.evaluation")
 
