@@ -145,8 +145,15 @@ def test_tokenizer_shows_exact_pieces_next_to_the_declared_damage(client, built)
     assert all(r[5] == TOKENIZER_TEXT[r[3]:r[4]] for r in rows)
     assert exact.unk_token_id not in enc["input_ids"] and "0 [UNK]" in summary
     assert "".join(s["token"] for s in spans) == TOKENIZER_TEXT  # the pieces cover the text, in order
-    assert [s["class_or_confidence"] for s in spans if s["class_or_confidence"]] == \
-        [r[1] for r in rows if r[4] > r[3]]  # each piece over its own characters
+    # each piece over its own characters; a piece over characters an earlier one already covers (the tokenizer's
+    # own "▁" before a word, with some vocabularies) adds no span
+    covered, expected = 0, []
+    for r in sorted(rows, key=lambda r: r[3]):
+        if r[4] > max(r[3], covered):
+            expected.append(r[1])
+            covered = r[4]
+    assert [s["class_or_confidence"] for s in spans if s["class_or_confidence"]] == expected
+    assert len(expected) >= len(TOKENIZER_TEXT.replace(" ", "")) // 2  # the text is cut into pieces, not one span
 
     declared = AutoTokenizer.from_pretrained("monologg/kobert")  # plain, as a user would: BertTokenizer
     ids = declared(TOKENIZER_TEXT)["input_ids"]
