@@ -24,6 +24,14 @@ from transformers import AutoConfig
 
 from distilkobert.hub.endpoint import require_hub, resolve_model_reference
 from distilkobert.model_size import parameter_counts
+from distilkobert.nsmc_results import (
+    RESULTS_FILE,
+    SCHEMA_VERSION,
+    aggregate,
+    format_results_table,
+    library_versions,
+    machine_info,
+)
 from distilkobert.output_dir import check_output_dir, clear_output_dir
 from distilkobert.serving.publish import check_version_free, publish_evaluated_classifier
 
@@ -38,7 +46,6 @@ from .finetune import (
     run_seed,
     weights_size_mb,
 )
-from .results import RESULTS_FILE, SCHEMA_VERSION, aggregate, format_results_table, library_versions, machine_info
 
 __all__ = ["DatasetFormatError", "ModelLoadError", "check_version_free", "evaluate_model", "parse_args",
            "publish_evaluated_classifier", "update_card"]

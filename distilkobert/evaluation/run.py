@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from .results import compare_rows, format_compare_table, load_results, write_compare_output
+from distilkobert.nsmc_results import compare_rows, format_compare_table, load_results, write_compare_output
 
 
 def run_compare(paths: Sequence[str], output: str | None) -> int:
