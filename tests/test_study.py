@@ -22,7 +22,7 @@ def base(tmp_path) -> dict:
     teacher = tmp_path / "teacher"
     teacher.mkdir()
     (teacher / "config.json").write_text("{}")
-    return {"mode": "quick", "nsmc_file": str(REVIEWS), "unlabelled_file": str(unlabelled), "teacher": str(teacher),
+    return {"mode": "quick", "nsmc": str(REVIEWS), "unlabelled_file": str(unlabelled), "teacher": str(teacher),
             "output_dir": str(tmp_path / "out")}
 
 
@@ -60,7 +60,7 @@ def test_flags_override_the_recipe_and_recipes_parse(base, tmp_path):
     assert cfg.seeds == [7, 8] and cfg.threads is None
     for name in ("quick", "cpu", "full"):
         recipe = load_recipe(REPO / "recipes" / "study" / f"{name}.yaml")
-        cfg = build_config(recipe, {k: base[k] for k in ("nsmc_file", "unlabelled_file", "teacher")})
+        cfg = build_config(recipe, {k: base[k] for k in ("nsmc", "unlabelled_file", "teacher")})
         assert cfg.mode == name and len(cfg.seeds) >= 3
     bad = tmp_path / "bad.yaml"
     bad.write_text("seeds: [1, 2\n")
@@ -78,9 +78,9 @@ def test_full_recipe_estimate_counts_every_stage(base, tmp_path):
     (teacher / "config.json").write_text(json.dumps({"hidden_size": 384, "intermediate_size": 1536,
                                                      "num_hidden_layers": 12}))
     full = estimate(build_config(load_recipe(REPO / "recipes" / "study" / "full.yaml"), {
-        k: base[k] for k in ("nsmc_file", "unlabelled_file", "teacher")}))
+        k: base[k] for k in ("nsmc", "unlabelled_file", "teacher")}))
     cpu = estimate(build_config(load_recipe(REPO / "recipes" / "study" / "cpu.yaml"), {
-        k: base[k] for k in ("nsmc_file", "unlabelled_file", "teacher")}))
+        k: base[k] for k in ("nsmc", "unlabelled_file", "teacher")}))
     assert round(full["teacher_non_embedding_parameters"] / 1e6, 1) == 21.3
     assert full["rows"]["train"] == 127_641 and full["total_flops"] > 50 * cpu["total_flops"]
     assert "| general distillation |" in format_estimate(full)
@@ -116,9 +116,15 @@ def test_unlabelled_lines_are_all_accounted_for(tmp_path):
 
 @pytest.mark.slow
 def test_quick_study_runs_every_stage_and_writes_the_table(tmp_path, capsys, unique_repo_id):
-    """The study end to end on a tiny e5-shaped teacher, the demo reviews and a small unlabelled file."""
+    """The study end to end on a tiny e5-shaped teacher, the demo reviews (as an NSMC dataset published to the local
+    Hub by `distilkobert dataset nsmc`) and a small unlabelled file."""
+    from distilkobert.data.cli import nsmc_main
     from distilkobert.study.run import main
     from distilkobert.study.testing import build_tiny_e5_teacher
+
+    nsmc_repo = unique_repo_id("nsmc")
+    assert nsmc_main(["--train-file", str(REVIEWS), "--validation-size", "100", "--output-dir", str(tmp_path / "nsmc"),
+                      "--push-to-hub", nsmc_repo, "--version", "v1"]) == 0
 
     reviews = [line.split("\t")[1] for line in REVIEWS.read_text(encoding="utf-8").splitlines()[1:]]
     teacher = build_tiny_e5_teacher(reviews, tmp_path / "teacher", vocab_size=700)
@@ -129,7 +135,8 @@ def test_quick_study_runs_every_stage_and_writes_the_table(tmp_path, capsys, uni
     small = "{learning_rate: 1.0e-3, epochs: 1, batch_size: 16, evals_per_epoch: 2, max_seq_length: 48}"
     recipe.write_text(f"""
 mode: quick
-nsmc_file: {REVIEWS}
+nsmc: {nsmc_repo}
+nsmc_revision: v1
 unlabelled_file: {unlabelled}
 teacher: {teacher}
 output_dir: {tmp_path / 'out'}
@@ -160,6 +167,8 @@ speed_texts: 40
     # speed is measured and reported (its targets live in the results, not here: timings vary with machine load)
     assert all(r["parameters"] < teacher_row["parameters"] and r["relative_speed"] > 0 for r in students)
     assert report["trim"]["padding_rows_dropped"] == 3 and report["trim"]["pieces_kept"] < 703
+    nsmc = report["splits"]["nsmc"]
+    assert nsmc["dataset"] == nsmc_repo and len(nsmc["resolved_revision"]) == 40 and nsmc["rows_read"] == 3000
     unl = report["splits"]["unlabelled"]
     assert (unl["empty"], unl["duplicates"]) == (1, 1) and unl["lines_read"] == 303
     assert "| 3 layers general + task-distilled |" in (out / "results.md").read_text(encoding="utf-8")

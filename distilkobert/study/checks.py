@@ -27,13 +27,8 @@ READ_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 def config_from_args(args: argparse.Namespace, load_recipe: Callable, build_config: Callable) -> StudyConfig:
     """The recipe, then the flags that override it; data files come only from flags or the recipe."""
     overrides: dict[str, Any] = {"test_file": args.test_file, "teacher": args.teacher, "output_dir": args.output_dir,
-                                 "seeds": args.seeds, "threads": args.threads, "nsmc_file": args.nsmc_file,
-                                 "unlabelled_file": args.unlabelled_file}
-    if args.data_dir:
-        for name, relative in (("nsmc_file", "nsmc/train.tsv.gz"),
-                               ("unlabelled_file", "corpus/nsmc_reviews_unlabeled.txt.gz")):
-            if overrides[name] is None:
-                overrides[name] = str(Path(args.data_dir) / relative)
+                                 "seeds": args.seeds, "threads": args.threads, "nsmc": args.nsmc,
+                                 "nsmc_revision": args.nsmc_revision, "unlabelled_file": args.unlabelled_file}
     if args.seeds is not None and any(s < 0 for s in args.seeds):
         raise StudyConfigError(f"--seeds: {args.seeds} must be >= 0")
     if args.threads is not None and args.threads < 1:
@@ -50,9 +45,9 @@ def check_output_folder(cfg: StudyConfig) -> None:
         check_output_dir(path, overwrite=False, keep_contents=(path / OUTPUT_MARKER).is_file())
     except OutputDirError as err:
         raise StudyConfigError(f"{err} (a study writes only into a new, empty or earlier study folder)") from None
-    for name in ("nsmc_file", "unlabelled_file", "test_file", "teacher"):
+    for name in ("nsmc", "unlabelled_file", "test_file", "teacher"):
         value = getattr(cfg, name)
-        if value and Path(value).resolve().is_relative_to(path.resolve()):
+        if value and Path(value).exists() and Path(value).resolve().is_relative_to(path.resolve()):
             raise StudyConfigError(f"--output-dir {path}: holds the input {name} {value}; write to another folder")
 
 
@@ -102,20 +97,20 @@ def check_unlabelled(cfg: StudyConfig) -> None:
     raise StudyConfigError(f"unlabelled_file: {path}: has no non-empty line")
 
 
-def check_nsmc_files(cfg: StudyConfig) -> None:
-    """The labelled files parse (every row, seconds), test ids are not training ids, and no pool is empty."""
+def check_nsmc(cfg: StudyConfig) -> None:
+    """The labelled rows read (every row, seconds), test ids are not training ids, and no pool is empty."""
     try:
-        splits = load_nsmc_splits(cfg.nsmc_file, test_file=cfg.test_file, train_size=None, validation_size=None,
-                                  test_size=None)
+        splits = load_nsmc_splits(cfg.nsmc, revision=cfg.nsmc_revision, test_file=cfg.test_file, train_size=None,
+                                  validation_size=None, test_size=None)
     except (NsmcFormatError, SourceError) as err:
         message = str(err).replace(" (use --on-bad-rows skip to skip such rows)", "")
         raise StudyConfigError(f"{message} (the study reads every row; fix or remove the row)") from None
     for name, pool in (("train", splits.train), ("validation", splits.validation), ("test", splits.test)):
         if not pool:
-            source = cfg.test_file if name == "test" and cfg.test_file else cfg.nsmc_file
-            raise StudyConfigError(f"{source}: no {name} rows (the file holds {splits.report['rows_read']} rows "
-                                   "under its header)" if source == cfg.nsmc_file else
-                                   f"--test-file {source}: no rows under its header")
+            if name == "test" and cfg.test_file:
+                raise StudyConfigError(f"--test-file {cfg.test_file}: no rows under its header")
+            raise StudyConfigError(f"--nsmc {cfg.nsmc}: no {name} rows (it holds {splits.report['rows_read']} "
+                                   "labelled rows)")
 
 
 def check_hub(repo_id: str, version: str) -> None:
@@ -135,6 +130,6 @@ def check_before_work(cfg: StudyConfig, args: argparse.Namespace) -> None:
         check_output_folder(cfg)
     check_teacher(cfg)
     check_unlabelled(cfg)
-    check_nsmc_files(cfg)
+    check_nsmc(cfg)
     if args.push_to_hub and not args.estimate:
         check_hub(args.push_to_hub, args.version or "v1")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from distilkobert.recipe import RecipeError, read_recipe
+from distilkobert.study.data import is_hub_repo_id
 
 
 class StudyConfigError(ValueError):
@@ -74,11 +75,14 @@ class StudyConfig:
     """Everything one study run does; `__post_init__` rejects bad values before any work starts."""
 
     mode: str
-    nsmc_file: str
+    # the labelled NSMC reviews: a dataset folder or Hub dataset repo built by `distilkobert dataset nsmc`, or an
+    # official-format file (ratings_train.txt, .gz allowed)
+    nsmc: str
     unlabelled_file: str
     teacher: str
     output_dir: str
-    test_file: str | None = None
+    nsmc_revision: str | None = None  # of a Hub dataset repo
+    test_file: str | None = None  # an official-format test file (ratings_test.txt), for an `nsmc` without one
     seeds: list[int] = field(default_factory=lambda: [42, 43, 44])
     train_size: int | None = 3000
     validation_size: int | None = 1000
@@ -139,9 +143,13 @@ class StudyConfig:
                                    f"{', '.join(LABELLING_BACKENDS)}")
         if self.trim_min_count < 1:
             raise StudyConfigError(f"trim_min_count: must be >= 1, got {self.trim_min_count}")
-        for name in ("nsmc_file", "unlabelled_file"):
-            if not Path(getattr(self, name)).is_file():
-                raise StudyConfigError(f"{name}: no such file: {getattr(self, name)}")
+        if not Path(self.nsmc).exists() and not is_hub_repo_id(self.nsmc):
+            raise StudyConfigError(f"--nsmc: no such file or folder: {self.nsmc} (nor a Hub dataset repo id "
+                                   "NAMESPACE/NAME)")
+        if self.nsmc_revision is not None and Path(self.nsmc).exists():
+            raise StudyConfigError(f"--nsmc-revision: only for a Hub dataset repo; {self.nsmc} is a local path")
+        if not Path(self.unlabelled_file).is_file():
+            raise StudyConfigError(f"unlabelled_file: no such file: {self.unlabelled_file}")
         if self.test_file is not None and not Path(self.test_file).is_file():
             raise StudyConfigError(f"--test-file: no such file: {self.test_file}")
         if not Path(self.teacher).is_dir() or not (Path(self.teacher) / "config.json").is_file():
@@ -241,10 +249,12 @@ def build_config(recipe: dict[str, Any], overrides: dict[str, Any], recipe_name:
             check_types(cls, values[name], prefix=f"{name}.")
             base = StudyConfig.__dataclass_fields__[name].default_factory()  # type: ignore[misc]
             values[name] = dataclasses.replace(base, **values[name])
-    for name, flag in (("nsmc_file", "--nsmc-file"), ("unlabelled_file", "--unlabelled-file")):
-        if name not in values:
-            raise StudyConfigError(f"{name}: not given; pass {flag} FILE or --data-dir DIR (data is never read "
-                                   "from a default place)")
+    if "nsmc" not in values:
+        raise StudyConfigError("nsmc: not given; pass --nsmc DATASET (a folder or Hub repo built by `distilkobert "
+                               "dataset nsmc`) or --nsmc ratings_train.txt (data is never read from a default place)")
+    if "unlabelled_file" not in values:
+        raise StudyConfigError("unlabelled_file: not given; pass --unlabelled-file FILE (data is never read from a "
+                               "default place)")
     missing = [n for n in ("mode", "teacher", "output_dir") if n not in values]
     if missing:
         raise StudyConfigError(f"{recipe_name}: missing setting(s) {', '.join(missing)}")
@@ -260,12 +270,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="The real-data study: teacher fine-tuning, vocabulary trimming, truncated / general-distilled "
                     "/ task-distilled 3-layer students and FastText on NSMC; prints and writes the results table.")
     parser.add_argument("recipe", help="study recipe (recipes/study/cpu.yaml, quick.yaml or full.yaml)")
-    parser.add_argument("--data-dir", help="folder with nsmc/train.tsv.gz and corpus/nsmc_reviews_unlabeled.txt.gz "
-                                           "(sets nsmc_file and unlabelled_file unless given on their own)")
-    parser.add_argument("--nsmc-file", help="labelled NSMC reviews in the official format (ratings_train.txt, "
-                                            ".gz allowed): training, validation and (without --test-file) test rows")
+    parser.add_argument("--nsmc", help="the labelled NSMC reviews: a dataset folder or Hub dataset repo built by "
+                                       "`distilkobert dataset nsmc`, or an official-format file (ratings_train.txt, "
+                                       ".gz allowed); training, validation and (without test rows) test rows")
+    parser.add_argument("--nsmc-revision", help="branch, tag or commit of a Hub dataset repo given to --nsmc")
     parser.add_argument("--unlabelled-file", help="unlabelled reviews, one per line (.gz allowed)")
-    parser.add_argument("--test-file", help="an official-format NSMC test file to use as the test split")
+    parser.add_argument("--test-file", help="an official-format NSMC test file (ratings_test.txt) to use as the test "
+                                            "split, for an --nsmc without a test split")
     parser.add_argument("--teacher", help="teacher model folder (BERT family, fast tokenizer)")
     parser.add_argument("--output-dir", help="where every stage writes (completed stages are reused)")
     parser.add_argument("--seeds", type=int, nargs="+", help="fine-tuning seeds (distinct)")

@@ -1,18 +1,30 @@
-"""The study's data: NSMC splits carved by a hash of the id, and the teacher-labelled unlabelled reviews.
+"""The study's data: the labelled NSMC rows from a dataset or the official files, the splits carved by a hash of
+the id, and the teacher-labelled unlabelled reviews.
 
-Every split is a deterministic function of the review ids (never of file order or a random state), so the
-`cpu`, `quick` and `full` modes share one sealed test pool and any rerun gets the same rows.
+NSMC comes as the rest of the project reads it: a dataset folder or Hub dataset repo built by `distilkobert dataset
+nsmc`, or the official-format files (`ratings_train.txt`, optionally `ratings_test.txt`). Every split is a
+deterministic function of the review ids (never of file order or a random state), so the `cpu`, `quick` and
+`full` modes share one sealed test pool and any rerun gets the same rows. A dataset's train and validation rows
+together are the rows of its ratings_train.txt, so the study carves its own validation (by hash, as for the
+file) from both; a dataset's test split, like --test-file, is the test pool.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from distilkobert.data.loading import load_dataset_pinned
 from distilkobert.data.nsmc import Row, parse_nsmc_file
+from distilkobert.data.sources import SourceError, sha256_of
+
+DATASET_SPLITS = ("train", "validation", "test")
+_HUB_REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 
 
 def id_hash(namespace: str, row_id: str) -> float:
@@ -28,6 +40,7 @@ class NsmcSplits:
     test: list[Row]
     report: dict = field(default_factory=dict)
     train_pool: list[Row] = field(default_factory=list)  # every training row before subsampling
+    identity: dict[str, Any] = field(default_factory=dict)  # the source's content (read_nsmc)
 
 
 def carve_splits(rows: list[Row], *, test_fraction: float, validation_fraction: float) -> dict[str, list[Row]]:
@@ -49,26 +62,104 @@ def subsample(rows: list[Row], size: int | None, namespace: str) -> list[Row]:
     return ranked if size is None else ranked[:size]
 
 
-def load_nsmc_splits(train_file: str | Path, *, test_file: str | Path | None, train_size: int | None,
-                     validation_size: int | None, test_size: int | None, test_fraction: float = 0.1,
-                     validation_fraction: float = 0.05) -> NsmcSplits:
-    """Read the NSMC file(s) and carve the study's splits.
+@dataclass
+class LabelledNsmc:
+    """The labelled rows a study reads: `rows` (every non-test row, in source order), `test_rows` when the source
+    has a test split (else None: the test pool is carved from `rows`), the source's content identity (for the
+    splits stage's key) and what was read (for the results)."""
 
-    Without `test_file` the test pool is the hash-chosen `test_fraction` of `train_file` ids; with it, the
-    official test file is the test pool and nothing is carved for test. Sizes subsample each pool by hash.
+    rows: list[Row]
+    test_rows: list[Row] | None
+    identity: dict[str, Any]
+    report: dict[str, Any]
+
+
+def is_hub_repo_id(source: str) -> bool:
+    """Is `source` shaped like a Hub dataset repo id `namespace/name` (and not a local path that exists)?"""
+    return not Path(source).exists() and bool(_HUB_REPO_ID.fullmatch(source)) and not source.endswith(
+        (".txt", ".tsv", ".gz"))
+
+
+def read_nsmc(source: str | Path, *, revision: str | None = None, test_file: str | Path | None = None) -> LabelledNsmc:
+    """The labelled NSMC rows of `source`: an official-format file, or a dataset folder / Hub dataset repo built by
+    `distilkobert dataset nsmc` (at `revision`); `test_file`, an official-format test file, gives the test rows.
+
+    Raises `NsmcFormatError` (a bad row of a file, named by file and line) or `SourceError` (a source that cannot
+    be read or does not hold NSMC rows, named with the split and row).
     """
     seen: dict[str, str] = {}
-    rows, stats = parse_nsmc_file(train_file, seen_ids=seen)
-    report = {"train_file": str(train_file), "rows_read": stats.rows_read, "empty_documents": stats.empties,
-              "unquoted_twice": stats.unquoted}
-    if test_file is not None:
-        test_rows, test_stats = parse_nsmc_file(test_file, seen_ids=seen)
-        pools = carve_splits(rows, test_fraction=0.0, validation_fraction=validation_fraction)
-        pools["test"] = test_rows
-        report["test_file"] = str(test_file)
-        report["test_rows_read"] = test_stats.rows_read
+    if Path(source).is_file():
+        rows, stats = parse_nsmc_file(source, seen_ids=seen)
+        data = LabelledNsmc(rows, None, {"file": {"bytes": Path(source).stat().st_size, "sha256": stats.sha256}},
+                            {"train_file": str(source), "rows_read": stats.rows_read, "empty_documents": stats.empties,
+                             "unquoted_twice": stats.unquoted})
+    elif Path(source).is_dir() or is_hub_repo_id(str(source)):
+        data = _read_nsmc_dataset(str(source), revision, seen)
     else:
-        pools = carve_splits(rows, test_fraction=test_fraction, validation_fraction=validation_fraction)
+        raise SourceError(f"{source}: no such file or folder (nor a Hub dataset repo id NAMESPACE/NAME)")
+    if test_file is not None:
+        if data.test_rows is not None:
+            raise SourceError(f"--test-file {test_file}: the dataset {source} has its own test split; give one of them")
+        data.test_rows, test_stats = parse_nsmc_file(test_file, seen_ids=seen)
+        data.identity["test_file"] = {"bytes": Path(test_file).stat().st_size, "sha256": sha256_of(Path(test_file))}
+        data.report.update(test_file=str(test_file), test_rows_read=test_stats.rows_read)
+    return data
+
+
+def _read_nsmc_dataset(name: str, revision: str | None, seen: dict[str, str]) -> LabelledNsmc:
+    """Rows of a dataset built by `distilkobert dataset nsmc`: train then validation (the labelled pool), test."""
+    try:
+        loaded = load_dataset_pinned(name, revision)
+    except ValueError as err:
+        raise SourceError(str(err)) from None
+    splits = loaded.dataset
+    unknown = sorted(set(splits) - set(DATASET_SPLITS))
+    if unknown or "train" not in splits:
+        raise SourceError(f"dataset {name}: has splits {sorted(splits)}; an NSMC dataset has train, optionally "
+                          "validation and test (build it with `distilkobert dataset nsmc`)")
+    rows = {split: _dataset_rows(name, split, splits[split], seen) for split in DATASET_SPLITS if split in splits}
+    report = {"dataset": name, "revision": revision, "resolved_revision": loaded.resolved_revision,
+              "dataset_splits": {split: len(r) for split, r in rows.items()}, "rows_read": len(rows["train"]) +
+              len(rows.get("validation", []))}
+    return LabelledNsmc(rows["train"] + rows.get("validation", []), rows.get("test"), {"dataset": loaded.identity},
+                        report)
+
+
+def _dataset_rows(name: str, split: str, table: Any, seen: dict[str, str]) -> list[Row]:
+    """(id, document, label) rows of one split; a missing column, a label other than 0 / 1 or an id seen before
+    is an error naming the split and row (a None document reads as "", as the dataset command writes it)."""
+    missing = [c for c in ("id", "document", "label") if c not in table.column_names]
+    if missing:
+        raise SourceError(f"dataset {name}: split {split!r} lacks column(s) {missing} (has {table.column_names})")
+    rows: list[Row] = []
+    where = f"dataset {name}: split {split!r} row"
+    columns = table.select_columns(["id", "document", "label"]).to_dict()
+    for index, (row_id, document, label) in enumerate(zip(columns["id"], columns["document"], columns["label"])):
+        if label not in (0, 1) or isinstance(label, bool):
+            raise SourceError(f"{where} {index} (id {row_id!r}): label {label!r} is not 0 (negative) or 1 (positive)")
+        row_id = str(row_id)
+        if row_id in seen:
+            raise SourceError(f"{where} {index}: duplicate id {row_id!r} (first in {seen[row_id]})")
+        seen[row_id] = f"split {split!r} row {index}"
+        rows.append((row_id, document or "", int(label)))
+    return rows
+
+
+def load_nsmc_splits(source: str | Path, *, revision: str | None = None, test_file: str | Path | None = None,
+                     train_size: int | None, validation_size: int | None, test_size: int | None,
+                     test_fraction: float = 0.1, validation_fraction: float = 0.05) -> NsmcSplits:
+    """Read the NSMC source (`read_nsmc`) and carve the study's splits.
+
+    Without test rows in the source the test pool is the hash-chosen `test_fraction` of the labelled ids; with
+    them, they are the test pool and nothing is carved for test. Sizes subsample each pool by hash.
+    """
+    data = read_nsmc(source, revision=revision, test_file=test_file)
+    report = dict(data.report)
+    if data.test_rows is not None:
+        pools = carve_splits(data.rows, test_fraction=0.0, validation_fraction=validation_fraction)
+        pools["test"] = data.test_rows
+    else:
+        pools = carve_splits(data.rows, test_fraction=test_fraction, validation_fraction=validation_fraction)
     report["pools"] = {name: len(pool) for name, pool in pools.items()}
     splits = NsmcSplits(
         train=subsample(pools["train"], train_size, "nsmc-study-train-order"),
@@ -76,6 +167,7 @@ def load_nsmc_splits(train_file: str | Path, *, test_file: str | Path | None, tr
         test=subsample(pools["test"], test_size, "nsmc-study-test-order"),
         report=report,
         train_pool=pools["train"],
+        identity=data.identity,
     )
     report["used"] = {"train": len(splits.train), "validation": len(splits.validation), "test": len(splits.test)}
     return splits

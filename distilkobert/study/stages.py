@@ -40,9 +40,10 @@ from distilkobert.vocab_trim import trim_folder
 
 # ----------------------------------------------------------------------------------------------- data
 def stage_splits(cfg: StudyConfig, out: Path) -> dict[str, Any]:
+    splits = load_nsmc_splits(cfg.nsmc, revision=cfg.nsmc_revision, test_file=cfg.test_file,
+                              train_size=cfg.train_size, validation_size=cfg.validation_size, test_size=cfg.test_size)
+
     def compute(folder: Path) -> dict[str, Any]:
-        splits = load_nsmc_splits(cfg.nsmc_file, test_file=cfg.test_file, train_size=cfg.train_size,
-                                  validation_size=cfg.validation_size, test_size=cfg.test_size)
         heldout_texts = {r[1] for r in splits.validation + splits.test}
         texts, report = read_unlabelled(cfg.unlabelled_file, exclude=heldout_texts, limit=cfg.unlabelled_size)
         for name in ("train", "validation", "test"):
@@ -59,9 +60,9 @@ def stage_splits(cfg: StudyConfig, out: Path) -> dict[str, Any]:
             "".join(r[1] + "\n" for r in splits.train_pool) + "".join(t + "\n" for t in texts), encoding="utf-8")
         return {"nsmc": splits.report, "unlabelled": report.__dict__}
 
+    # keyed by content: the NSMC rows' source (file bytes, dataset folder hash or Hub commit), never by a path
     key = {k: getattr(cfg, k) for k in ("train_size", "validation_size", "test_size", "unlabelled_size")}
-    key.update(nsmc_file=file_identity(cfg.nsmc_file), test_file=file_identity(cfg.test_file),
-               unlabelled_file=file_identity(cfg.unlabelled_file))
+    key.update(nsmc=splits.identity, unlabelled_file=file_identity(cfg.unlabelled_file))
     result = cached_stage(out / "splits", key, compute)
     u = result["unlabelled"]
     log(f"splits: {result['nsmc']['used']} (pools {result['nsmc']['pools']}); unlabelled reviews used "
