@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-slow test-all venv clean bench quality study study-all study-quick study-full teacher need-data
+.PHONY: demo test test-slow test-all venv clean bench quality study study-all study-quick study-full teacher need-data need-nsmc bench-study
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -72,8 +72,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/cost_model.py
 
 # the speed of each study stage on this machine (needs a fine-tuned study teacher; see benchmarks/README.md)
-bench-study: $(STAMP)
+need-nsmc:
 	@test -n "$(NSMC)" || { echo "error: give NSMC=DATASET_OR_FILE (the study's NSMC source)" >&2; exit 2; }
+
+bench-study: need-nsmc $(STAMP)
 	$(BIN)/python benchmarks/study_speed.py --teacher $(STUDY_DIR)/teacher-trimmed \
 		--classifier $(STUDY_DIR)/teacher/seed-42/model --nsmc $(NSMC)
 
