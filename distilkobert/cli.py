@@ -39,7 +39,7 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
      "export a fine-tuned classifier to ONNX (fp32, --quantize int8) with its tokenizer and config"),
     (("space",), "distilkobert.serving.space_cli:space_main",
      "open the Space app (Gradio) on 127.0.0.1: sentiment, the exact tokenizer's pieces, teacher vs student"),
-    (("convert",), "distilkobert.convert:main",
+    (("convert",), "distilkobert.checkpoints.cli:main",
      "write an upgraded copy of a KoBERT-family checkpoint: safetensors, exact fast tokenizer, same weights"),
     (("vocab", "trim"), "distilkobert.vocab_trim:main",
      "trim a SentencePiece-Unigram model's vocabulary to the pieces a corpus uses (tokenizer + embedding rows)"),

@@ -16,7 +16,7 @@ from kobert_standins import (
     write_original_repo,
 )
 
-from distilkobert.api import (
+from distilkobert.checkpoints.api import (
     DistilKoBERTNotFoundError,
     NotKoBertError,
     get_distilkobert_lm,
@@ -87,7 +87,7 @@ def test_top_level_import_is_the_same_api():
     import distilkobert
 
     assert distilkobert.get_distilkobert_model is get_distilkobert_model
-    assert distilkobert.get_tokenizer.__module__ == "distilkobert.api"
+    assert distilkobert.get_tokenizer.__module__ == "distilkobert.checkpoints.api"
 
 
 def test_missing_folder_gives_a_clear_oserror(tmp_path):
