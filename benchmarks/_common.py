@@ -20,8 +20,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from distilkobert.environment import library_versions, load_average, machine_info
-from distilkobert.tables import markdown_table
+from distilkobert.common.environment import library_versions, load_average, machine_info
+from distilkobert.common.tables import markdown_table
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
@@ -30,7 +30,7 @@ REPO_ROOT = BENCH_DIR.parent
 # The line a worker process prints so that its parent can find the result among any library chatter.
 WORKER_MARKER = "@@BENCH_RESULT@@ "
 
-# machine facts and library versions: distilkobert.environment (the same record as every results file)
+# machine facts and library versions: distilkobert.common.environment (the same record as every results file)
 __all__ = ["BENCH_DIR", "RESULTS_DIR", "REPO_ROOT", "machine_info", "library_versions", "load_average",
            "torch_threads_info", "percentile", "summarize", "time_call", "ratio", "peak_rss_mb", "current_rss_mb",
            "emit_worker_result", "run_worker", "dir_size_mb", "results_path", "write_json", "format_table",

@@ -26,9 +26,9 @@ from typing import Any
 
 import torch
 
+from distilkobert.common.tables import markdown_table
 from distilkobert.data.nsmc import split_real_nsmc
 from distilkobert.hub.endpoint import configure_hub_environment
-from distilkobert.tables import markdown_table
 
 # The demo's inputs live in the checkout, not in the package: its texts (demo_data/) and its recipes (recipes/).
 # These are the defaults of --demo-data-dir / --recipes-dir; an installed package is pointed at a checkout.

@@ -38,8 +38,8 @@ from distilkobert.checkpoints.repo import (
     check_tokenizer_files,
     open_checkpoint,
 )
+from distilkobert.common.output_dir import staged_output
 from distilkobert.hub.publish import PublishResult, VersionExistsError, check_version_available, publish_folder
-from distilkobert.output_dir import staged_output
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 DEFAULT_ARCHITECTURE = {"bert": "BertModel", "distilbert": "DistilBertModel"}

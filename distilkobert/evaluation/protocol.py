@@ -22,9 +22,8 @@ import torch
 from huggingface_hub import HfApi
 from transformers import AutoConfig
 
-from distilkobert.hub.endpoint import require_hub, resolve_model_reference
-from distilkobert.model_size import parameter_counts
-from distilkobert.nsmc_results import (
+from distilkobert.common.model_size import parameter_counts
+from distilkobert.common.nsmc_results import (
     RESULTS_FILE,
     SCHEMA_VERSION,
     aggregate,
@@ -32,7 +31,8 @@ from distilkobert.nsmc_results import (
     library_versions,
     machine_info,
 )
-from distilkobert.output_dir import check_output_dir, clear_output_dir
+from distilkobert.common.output_dir import check_output_dir, clear_output_dir
+from distilkobert.hub.endpoint import require_hub, resolve_model_reference
 from distilkobert.serving.publish import check_version_free, publish_evaluated_classifier
 
 from .arguments import parse_args

@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from distilkobert.nsmc_results import compare_rows, format_compare_table, load_results, write_compare_output
+from distilkobert.common.nsmc_results import compare_rows, format_compare_table, load_results, write_compare_output
 
 
 def run_compare(paths: Sequence[str], output: str | None) -> int:

@@ -21,11 +21,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from distilkobert.common.front_matter import with_front_matter
+from distilkobert.common.nsmc_results import SCHEMA_VERSION
 from distilkobert.data.nsmc import ID2LABEL, LABEL2ID
-from distilkobert.front_matter import with_front_matter
 from distilkobert.hub.publish import PublishResult, VersionExistsError, check_version_available, publish_folder
 from distilkobert.model_card import NSMC_END, NSMC_START, apply_eval_results, validate_model_card
-from distilkobert.nsmc_results import SCHEMA_VERSION
 
 from .classifier import check_classifier_folder
 from .errors import ServingError

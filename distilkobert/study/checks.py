@@ -12,9 +12,9 @@ from typing import Any
 
 from huggingface_hub import HfApi
 
+from distilkobert.common.output_dir import OutputDirError, check_output_dir
 from distilkobert.data.nsmc import NsmcFormatError
 from distilkobert.data.sources import SourceError
-from distilkobert.output_dir import OutputDirError, check_output_dir
 from distilkobert.serving.publish import check_version_free
 from distilkobert.study.cache import OUTPUT_MARKER
 from distilkobert.study.config import StudyConfig, StudyConfigError
