@@ -8,6 +8,7 @@ long-lived parent process would carry the peak of whatever ran before.
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import os
@@ -18,6 +19,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from distilkobert.common.environment import library_versions, load_average, machine_info
@@ -26,6 +28,7 @@ from distilkobert.common.tables import markdown_table
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
 REPO_ROOT = BENCH_DIR.parent
+TESTS_DIR = REPO_ROOT / "tests"
 
 # The line a worker process prints so that its parent can find the result among any library chatter.
 WORKER_MARKER = "@@BENCH_RESULT@@ "
@@ -34,7 +37,7 @@ WORKER_MARKER = "@@BENCH_RESULT@@ "
 __all__ = ["BENCH_DIR", "RESULTS_DIR", "REPO_ROOT", "machine_info", "library_versions", "load_average",
            "torch_threads_info", "percentile", "summarize", "time_call", "ratio", "peak_rss_mb", "current_rss_mb",
            "emit_worker_result", "run_worker", "dir_size_mb", "results_path", "write_json", "format_table",
-           "print_table"]
+           "print_table", "load_test_helper"]
 
 
 # --------------------------------------------------------------------------------------------- machine
@@ -229,3 +232,12 @@ def print_table(rows: Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]],
     if title:
         print(f"\n{title}")
     print(format_table(rows, headers, markdown=markdown))
+
+
+# ------------------------------------------------------------------------------------------ tiny models
+def load_test_helper(name: str) -> ModuleType:
+    """``tests/helpers/<name>.py``, the tests' tiny-model builders, for the --quick runs: test code stays out of the
+    installed package, and ``tests/`` goes on ``sys.path`` (last) as it does under pytest."""
+    if str(TESTS_DIR) not in sys.path:
+        sys.path.append(str(TESTS_DIR))
+    return importlib.import_module(f"helpers.{name}")

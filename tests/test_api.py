@@ -7,14 +7,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from kobert_standins import (
-    DISTILKOBERT,
-    KOBERT,
-    KOBERT_LM,
-    REAL_SHAPE_BRANCH,
-    publish_standins,
-    write_original_repo,
-)
 
 from distilkobert.checkpoints.api import (
     DistilKoBERTNotFoundError,
@@ -24,6 +16,15 @@ from distilkobert.checkpoints.api import (
     get_kobert_lm,
     get_kobert_model,
     get_tokenizer,
+)
+
+from helpers.kobert_standins import (
+    DISTILKOBERT,
+    KOBERT,
+    KOBERT_LM,
+    REAL_SHAPE_BRANCH,
+    publish_standins,
+    write_original_repo,
 )
 
 REF_TEXT = "[CLS] 한국어 모델을 공유합니다. [SEP]"

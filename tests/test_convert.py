@@ -9,17 +9,18 @@ from pathlib import Path
 
 import pytest
 import torch
-from kobert_standins import (
-    DISTILKOBERT,
-    KOBERT,
-    SP_NAME,
-    write_original_repo,
-)
 
 from distilkobert.checkpoints.cli import main
 from distilkobert.checkpoints.conversion import ConvertError, convert
 from distilkobert.checkpoints.repo import NotKoBertError
 from distilkobert.cli import main as cli_main
+
+from helpers.kobert_standins import (
+    DISTILKOBERT,
+    KOBERT,
+    SP_NAME,
+    write_original_repo,
+)
 
 TEXTS = ["한국어 모델을 공유합니다.", "이 영화 정말 재밌다 ㅋㅋㅋ ㅠㅠ", "배우들의 연기가 [MASK] 좋았다"]
 

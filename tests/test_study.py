@@ -118,7 +118,8 @@ def test_unlabelled_lines_are_all_accounted_for(tmp_path):
 def test_quick_study_runs_every_stage_and_writes_the_table(tmp_path, capsys, unique_repo_id):
     """The study end to end on a tiny e5-shaped teacher, the demo reviews and a small unlabelled file."""
     from distilkobert.study.run import main
-    from distilkobert.study.testing import build_tiny_e5_teacher
+
+    from helpers.tiny_e5 import build_tiny_e5_teacher
 
     reviews = [line.split("\t")[1] for line in REVIEWS.read_text(encoding="utf-8").splitlines()[1:]]
     teacher = build_tiny_e5_teacher(reviews, tmp_path / "teacher", vocab_size=700)
@@ -190,9 +191,10 @@ def test_soft_labels_teach_a_student_with_another_vocabulary(tmp_path):
     """Task distillation needs only one logit pair per review: a WordPiece student learns from them."""
     import numpy as np
 
-    from distilkobert.distill.testing import build_wordpiece_tokenizer, tiny_bert_teacher
     from distilkobert.study.classifier import finetune, tokenize_rows
     from distilkobert.study.config import FinetuneSettings
+
+    from helpers.tiny_bert import build_wordpiece_tokenizer, tiny_bert_teacher
 
     rows = [line.split("\t") for line in REVIEWS.read_text(encoding="utf-8").splitlines()[1:900]]
     texts, labels = [r[1] for r in rows], [int(r[2]) for r in rows]
