@@ -36,8 +36,8 @@ WORKER_MARKER = "@@BENCH_RESULT@@ "
 # machine facts and library versions: distilkobert.common.environment (the same record as every results file)
 __all__ = ["BENCH_DIR", "RESULTS_DIR", "REPO_ROOT", "machine_info", "library_versions", "load_average",
            "torch_threads_info", "percentile", "summarize", "time_call", "ratio", "peak_rss_mb", "current_rss_mb",
-           "emit_worker_result", "run_worker", "dir_size_mb", "results_path", "write_json", "format_table",
-           "print_table", "load_test_helper"]
+           "emit_worker_result", "run_worker", "start_benchmark", "dir_size_mb", "results_path", "write_json",
+           "format_table", "print_table", "load_test_helper"]
 
 
 # --------------------------------------------------------------------------------------------- machine
@@ -168,6 +168,21 @@ def run_worker(script: str | Path, spec: Mapping[str, Any], *, flag: str = "--_w
         raise RuntimeError(f"benchmark worker {Path(script).name} failed (exit {proc.returncode}) "
                            f"for spec {dict(spec)}:\n{tail}")
     return result
+
+
+def start_benchmark(args: Any, worker: Callable[[dict], Mapping[str, Any]],
+                    title: str) -> tuple[dict[str, Any], dict[str, str]] | None:
+    """The start of a benchmark's ``main()``. In a worker process (``--_worker SPEC``, started by :func:`run_worker`):
+    run ``worker(spec)``, emit its result and return None. In the parent: print the machine line
+    (``# TITLE on CPU (N usable cores, load ...), torch ..., transformers ...``) and return (machine, versions)."""
+    if args._worker:
+        emit_worker_result(worker(json.loads(args._worker)))
+        return None
+    machine, versions = machine_info(), library_versions()
+    print(f"# {title} on {machine['cpu_model']} ({machine['usable_cores']} usable cores, "
+          f"load {machine['load_average_1_5_15']}), torch {versions['torch']}, "
+          f"transformers {versions['transformers']}")
+    return machine, versions
 
 
 def dir_size_mb(path: str | Path, suffixes: tuple[str, ...] = (".safetensors",)) -> float:
