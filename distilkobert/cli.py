@@ -45,13 +45,13 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
      "trim a SentencePiece-Unigram model's vocabulary to the pieces a corpus uses (tokenizer + embedding rows)"),
     (("study",), "distilkobert.study.run:main",
      "the real-data study: teacher, trimmed vocabulary, truncated / distilled 3-layer students, FastText, table"),
-    (("demo",), "distilkobert.demo:main",
+    (("demo",), "distilkobert.demo.run:main",
      "the main job, offline: data -> tokenizer -> teacher -> student -> eval -> Hub -> results table"),
 ]
 
 
 # commands that are themselves the Hub (or start their own): no endpoint to configure
-NO_ENDPOINT = {"distilkobert.hub.server:serve_main", "distilkobert.demo:main"}
+NO_ENDPOINT = {"distilkobert.hub.server:serve_main", "distilkobert.demo.run:main"}
 
 
 def _load(target: str) -> Callable[[Sequence[str]], int | None]:
