@@ -8,6 +8,7 @@ long-lived parent process would carry the peak of whatever ran before.
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import os
@@ -18,23 +19,25 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-from distilkobert.environment import library_versions, load_average, machine_info
-from distilkobert.tables import markdown_table
+from distilkobert.common.environment import library_versions, load_average, machine_info
+from distilkobert.common.tables import markdown_table
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
 REPO_ROOT = BENCH_DIR.parent
+TESTS_DIR = REPO_ROOT / "tests"
 
 # The line a worker process prints so that its parent can find the result among any library chatter.
 WORKER_MARKER = "@@BENCH_RESULT@@ "
 
-# machine facts and library versions: distilkobert.environment (the same record as every results file)
+# machine facts and library versions: distilkobert.common.environment (the same record as every results file)
 __all__ = ["BENCH_DIR", "RESULTS_DIR", "REPO_ROOT", "machine_info", "library_versions", "load_average",
            "torch_threads_info", "percentile", "summarize", "time_call", "ratio", "peak_rss_mb", "current_rss_mb",
-           "emit_worker_result", "run_worker", "dir_size_mb", "results_path", "write_json", "format_table",
-           "print_table"]
+           "emit_worker_result", "run_worker", "start_benchmark", "dir_size_mb", "results_path", "write_json",
+           "format_table", "print_table", "load_test_helper"]
 
 
 # --------------------------------------------------------------------------------------------- machine
@@ -167,6 +170,21 @@ def run_worker(script: str | Path, spec: Mapping[str, Any], *, flag: str = "--_w
     return result
 
 
+def start_benchmark(args: Any, worker: Callable[[dict], Mapping[str, Any]],
+                    title: str) -> tuple[dict[str, Any], dict[str, str]] | None:
+    """The start of a benchmark's ``main()``. In a worker process (``--_worker SPEC``, started by :func:`run_worker`):
+    run ``worker(spec)``, emit its result and return None. In the parent: print the machine line
+    (``# TITLE on CPU (N usable cores, load ...), torch ..., transformers ...``) and return (machine, versions)."""
+    if args._worker:
+        emit_worker_result(worker(json.loads(args._worker)))
+        return None
+    machine, versions = machine_info(), library_versions()
+    print(f"# {title} on {machine['cpu_model']} ({machine['usable_cores']} usable cores, "
+          f"load {machine['load_average_1_5_15']}), torch {versions['torch']}, "
+          f"transformers {versions['transformers']}")
+    return machine, versions
+
+
 def dir_size_mb(path: str | Path, suffixes: tuple[str, ...] = (".safetensors",)) -> float:
     """Total size in MB (10^6 bytes, as the Hub shows it) of files under ``path`` ending with ``suffixes``."""
     total = sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file() and p.name.endswith(suffixes))
@@ -229,3 +247,12 @@ def print_table(rows: Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]],
     if title:
         print(f"\n{title}")
     print(format_table(rows, headers, markdown=markdown))
+
+
+# ------------------------------------------------------------------------------------------ tiny models
+def load_test_helper(name: str) -> ModuleType:
+    """``tests/helpers/<name>.py``, the tests' tiny-model builders, for the --quick runs: test code stays out of the
+    installed package, and ``tests/`` goes on ``sys.path`` (last) as it does under pytest."""
+    if str(TESTS_DIR) not in sys.path:
+        sys.path.append(str(TESTS_DIR))
+    return importlib.import_module(f"helpers.{name}")

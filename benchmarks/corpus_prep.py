@@ -83,10 +83,8 @@ def build_tokenizer(folder: Path) -> str:
                         str(next(kobert.glob("*.model"))), "--vocab", str(kobert / "vocab.txt"), "--output-dir",
                         str(folder)], check=True, capture_output=True)
         return "KoBERT (exact fast tokenizer built from shared/data/kobert)"
-    from distilkobert.distill.testing import build_wordpiece_tokenizer
-
     lines, _ = source_lines()
-    build_wordpiece_tokenizer(lines, folder, vocab_size=8002)
+    C.load_test_helper("tiny_bert").build_wordpiece_tokenizer(lines, folder, vocab_size=8002)
     return "WordPiece, vocabulary 8,002, trained on demo_data/corpus"
 
 

@@ -18,7 +18,6 @@ attention, the pooler and, with ``--model mlm``, the vocabulary projection).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -237,17 +236,13 @@ def compare(results: list[dict[str, Any]], args: argparse.Namespace) -> tuple[li
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if args._worker:
-        C.emit_worker_result(worker(json.loads(args._worker)))
+    started_as = C.start_benchmark(args, worker, "inference benchmark")
+    if started_as is None:  # a worker: its result is emitted
         return 0
-
-    machine, versions = C.machine_info(), C.library_versions()
+    machine, versions = started_as
     configs = [[b, s] for b in args.batch_sizes for s in args.seq_lens]
     settings = {k: v for k, v in vars(args).items() if not k.startswith("_")}
     settings["shape_sizes"] = {n: SHAPES[n] for n in args.shapes}
-    print(f"# inference benchmark on {machine['cpu_model']} ({machine['usable_cores']} usable cores, "
-          f"load {machine['load_average_1_5_15']}), torch {versions['torch']}, "
-          f"transformers {versions['transformers']}")
     results = []
     started = time.perf_counter()
     for shape_name in args.shapes:

@@ -149,12 +149,12 @@ def worker(spec: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------- parent
 def build_quick_models(root: Path) -> tuple[Path, Path, Path]:
     """Tiny random teacher (6-layer BERT) and student (3-layer DistilBERT) classifiers and a test file."""
-    from distilkobert.serving.testing import build_classifier, build_tiny_tokenizer
-
-    tok = build_tiny_tokenizer(root / "tokenizer")
+    tiny = C.load_test_helper("tiny_classifier")
+    tok = tiny.build_tiny_tokenizer(root / "tokenizer")
     # 6 teacher layers, not 12: the dynamo export time grows with depth and this is only a smoke test
-    teacher = build_classifier(root / "teacher", tok, kind="bert", layers=6, hidden=32, heads=2, ffn=64, seed=0)
-    student = build_classifier(root / "student", tok, kind="distilbert", layers=3, hidden=32, heads=2, ffn=64, seed=1)
+    teacher = tiny.build_classifier(root / "teacher", tok, kind="bert", layers=6, hidden=32, heads=2, ffn=64, seed=0)
+    student = tiny.build_classifier(root / "student", tok, kind="distilbert", layers=3, hidden=32, heads=2, ffn=64,
+                                    seed=1)
     demo = C.REPO_ROOT / "demo_data" / "reviews_test.tsv"
     test = root / "test.tsv"
     test.write_text("".join(demo.read_text(encoding="utf-8").splitlines(keepends=True)[:97]), encoding="utf-8")

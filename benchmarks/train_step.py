@@ -25,7 +25,6 @@ real ``DistillationCollator``, it measures, in a fresh process per shape set:
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -512,15 +511,11 @@ def print_report(args: argparse.Namespace, payload: dict[str, Any]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if args._worker:
-        C.emit_worker_result(worker(json.loads(args._worker)))
+    started_as = C.start_benchmark(args, worker, "train-step benchmark")
+    if started_as is None:  # a worker: its result is emitted
         return 0
-
-    machine, versions = C.machine_info(), C.library_versions()
+    machine, versions = started_as
     settings = {k: v for k, v in vars(args).items() if not k.startswith("_")}
-    print(f"# train-step benchmark on {machine['cpu_model']} ({machine['usable_cores']} usable cores, "
-          f"load {machine['load_average_1_5_15']}), torch {versions['torch']}, "
-          f"transformers {versions['transformers']}")
     started = time.perf_counter()
     results = []
     for shape_name in args.shapes:

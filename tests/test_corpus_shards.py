@@ -16,7 +16,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from distilkobert.distill.prepare import PrepareError, prepare_shards, sha256_file
-from distilkobert.distill.testing import build_wordpiece_tokenizer, write_corpus_dataset
+
+from helpers.tiny_bert import build_wordpiece_tokenizer, write_corpus_dataset
 
 CORPUS = Path(__file__).parent / "data" / "distill_corpus.txt"
 ROOT = Path(__file__).resolve().parents[1]

@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 from distilkobert.distill.distributed import accumulation_for_global_batch
-from distilkobert.distill.testing import build_wordpiece_tokenizer, tiny_bert_teacher, write_corpus_dataset
+
+from helpers.tiny_bert import build_wordpiece_tokenizer, tiny_bert_teacher, write_corpus_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).parent / "data" / "distill_corpus.txt"

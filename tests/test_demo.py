@@ -91,7 +91,7 @@ def test_quick_demo_end_to_end(tmp_path):
 
 
 def test_space_command_names_the_models_selected_on_validation(tmp_path):
-    from distilkobert.demo import space_command
+    from distilkobert.demo.stages import space_command
 
     out = tmp_path / "demo out"
     for name, accuracies in (("student", {42: 0.71, 43: 0.74, 44: 0.74}), ("teacher", {42: 0.80, 43: 0.78})):
@@ -121,7 +121,7 @@ def test_refuses_to_replace_a_folder_it_did_not_write(tmp_path):
     keep = tmp_path / "precious"
     keep.mkdir()
     (keep / "notes.txt").write_text("내 메모", encoding="utf-8")
-    from distilkobert.demo import main
+    from distilkobert.demo.run import main
 
     assert main(["--output-dir", str(keep)]) == 2
     assert (keep / "notes.txt").read_text(encoding="utf-8") == "내 메모"

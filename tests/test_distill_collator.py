@@ -124,7 +124,8 @@ def test_pack_batch_packs_chunks_and_counts_drops():
 
 def test_tokenize_corpus_caches(tmp_path):
     from distilkobert.distill.data import load_corpus, tokenize_corpus
-    from distilkobert.distill.testing import build_wordpiece_tokenizer, write_corpus_dataset
+
+    from helpers.tiny_bert import build_wordpiece_tokenizer, write_corpus_dataset
 
     lines = [x for x in (Path(__file__).parent / "data" / "distill_corpus.txt").read_text("utf-8").splitlines() if x]
     tok = build_wordpiece_tokenizer(lines, tmp_path / "tok", vocab_size=300)
@@ -149,7 +150,8 @@ def test_corpus_identity_follows_the_content(tmp_path):
     """Two corpus folders of the same name but different rows load their own rows and get different identities
     (datasets 5.2 alone would serve the second from the first one's cache; the token cache is keyed on it)."""
     from distilkobert.distill.data import load_corpus
-    from distilkobert.distill.testing import write_corpus_dataset
+
+    from helpers.tiny_bert import write_corpus_dataset
 
     write_corpus_dataset(["첫 번째 말뭉치의 문장입니다."] * 30, tmp_path / "a" / "corpus")
     write_corpus_dataset(["두 번째 말뭉치는 다른 문장을 담고 있어요."] * 30, tmp_path / "b" / "corpus")
@@ -165,8 +167,9 @@ def test_kobert_format_tokenizer_pipeline(tmp_path):
     from transformers import AutoTokenizer
 
     from distilkobert.distill.data import load_corpus, tokenize_corpus
-    from distilkobert.distill.testing import write_corpus_dataset
     from distilkobert.tokenization import train_vocabulary
+
+    from helpers.tiny_bert import write_corpus_dataset
 
     corpus = Path(__file__).parent / "data" / "distill_corpus.txt"
     train_vocabulary([corpus], 500, tmp_path / "tok", num_threads=1)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from distilkobert.distill.testing import build_wordpiece_tokenizer, write_corpus_dataset
+from helpers.tiny_bert import build_wordpiece_tokenizer, write_corpus_dataset
 
 CORPUS = Path(__file__).parent / "data" / "distill_corpus.txt"
 TEACHER_CONFIG = json.dumps({"hidden_size": 32, "num_hidden_layers": 12, "num_attention_heads": 2,

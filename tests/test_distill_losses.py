@@ -19,7 +19,8 @@ from distilkobert.distill.losses import (
     parse_layer_map,
 )
 from distilkobert.distill.student import Teacher, build_student, enable_row_gathered_forward
-from distilkobert.distill.testing import tiny_bert_teacher
+
+from helpers.tiny_bert import tiny_bert_teacher
 
 
 def _softmax(row):

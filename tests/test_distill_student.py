@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from distilkobert.distill.student import BERT_TO_DISTILBERT_LAYER, build_student, load_teacher, select_rows
-from distilkobert.distill.testing import build_wordpiece_tokenizer, tiny_bert_teacher
+
+from helpers.tiny_bert import build_wordpiece_tokenizer, tiny_bert_teacher
 
 CORPUS = Path(__file__).parent / "data" / "distill_corpus.txt"
 
@@ -97,7 +98,7 @@ def test_bert_student_copies_teacher_layers(tokenizer, teacher_dir):
 def test_encoder_only_teacher_has_no_head(tokenizer, tmp_path):
     from transformers import BertConfig, BertModel
 
-    from distilkobert.distill.testing import tiny_bert_config
+    from helpers.tiny_bert import tiny_bert_config
 
     BertModel(BertConfig(**tiny_bert_config(len(tokenizer), n_layers=4)), add_pooling_layer=False).save_pretrained(
         str(tmp_path))

@@ -12,7 +12,8 @@ import torch
 
 from distilkobert.distill.losses import LossConfig, count_items, distillation_losses
 from distilkobert.distill.student import Teacher, build_student, enable_row_gathered_forward
-from distilkobert.distill.testing import build_wordpiece_tokenizer, tiny_bert_teacher, write_corpus_dataset
+
+from helpers.tiny_bert import build_wordpiece_tokenizer, tiny_bert_teacher, write_corpus_dataset
 
 CORPUS = Path(__file__).parent / "data" / "distill_corpus.txt"
 VOCAB = 40
@@ -172,7 +173,8 @@ def test_encoder_only_teacher_with_alpha_ce_is_refused(tiny_run, tmp_path, capsy
     from transformers import BertConfig, BertModel
 
     from distilkobert.distill.run import main
-    from distilkobert.distill.testing import tiny_bert_config
+
+    from helpers.tiny_bert import tiny_bert_config
 
     enc = tmp_path / "encoder"
     BertModel(BertConfig(**tiny_bert_config(300, n_layers=4)), add_pooling_layer=False).save_pretrained(str(enc))

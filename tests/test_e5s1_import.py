@@ -13,7 +13,8 @@ import pytest
 import torch
 
 from distilkobert.e5s1 import E5S1FormatError, E5S1Model, dequantize_q4_0, quantize_q4_0, read_e5s1, write_e5s1
-from distilkobert.study.testing import build_unigram_tokenizer
+
+from helpers.tiny_e5 import build_unigram_tokenizer
 
 REPO = Path(__file__).resolve().parent.parent
 TEXTS = [line.split("\t")[1]

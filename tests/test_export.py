@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("onnxruntime", reason="the onnx extra is not installed (pip install -e '.[onnx]')")
 
-from distilkobert.serving.testing import build_classifier, build_tiny_tokenizer  # noqa: E402
+from helpers.tiny_classifier import build_classifier, build_tiny_tokenizer  # noqa: E402
 
 TEXTS = ["이 영화 정말 재미있었어요", "시간 낭비였다", "음악이 좋아서 끝까지 봤습니다. 다음 편도 기대됩니다!", "별로",
          "최악의 결말 " * 80, "추천합니다 👍", "CG가 꽤 탄탄했음"]

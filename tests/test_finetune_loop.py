@@ -11,9 +11,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from distilkobert.common.recipe import RecipeError, read_recipe
 from distilkobert.data.nsmc import ID2LABEL, LABEL2ID, LABEL_NAMES
 from distilkobert.evaluation.finetune import SoftLabelCollator, SoftLabelLoss, checkpoint_step
-from distilkobert.recipe import RecipeError, read_recipe
 from distilkobert.study.config import StudyConfigError, load_recipe
 
 

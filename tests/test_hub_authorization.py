@@ -19,9 +19,10 @@ import urllib.request
 
 import pytest
 
-from distilkobert.hub.pytest_plugin import start_cli_server
 from distilkobert.hub.server import HubServer, serve_main
 from distilkobert.hub.tokens import TOKENS_ENV, TokenSetupError
+
+from helpers.local_hub import start_cli_server
 
 ALICE, BOB, CAT = "tok-alice-1", "tok-bob-2", "tok-cat-3"
 REJECTED = "LFS pointer pointed to a file that does not exist"

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from distilkobert.hub.pytest_plugin import start_cli_server
 from distilkobert.hub.server import HubServer
+
+from helpers.local_hub import start_cli_server
 
 COMMITS_PER_WORKER = 3
 _WORKER = """

@@ -18,8 +18,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from distilkobert.hub.pytest_plugin import start_cli_server
 from distilkobert.hub.server import HubServer
+
+from helpers.local_hub import start_cli_server
 
 ANN, BEN, CAT = "tok-ann-1", "tok-ben-2", "tok-cat-3"
 

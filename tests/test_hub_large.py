@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from distilkobert.hub.pytest_plugin import start_cli_server
+from helpers.local_hub import start_cli_server
 
 SIZE_MB = int(os.environ.get("DISTILKOBERT_HUB_LARGE_MB", "64"))
 

@@ -39,7 +39,7 @@ TRAINING_INFO = {
     "recipe": "recipes/distilkobert-3l.yaml",
 }
 
-# the layout eval_nsmc.py writes (distilkobert/nsmc_results.py, schema_version 1), trimmed
+# the layout eval_nsmc.py writes (distilkobert/common/nsmc_results.py, schema_version 1), trimmed
 NSMC_FULL = {
     "model": {"name_or_path": "test-org/distilkobert", "label": "distilkobert", "revision": "v1",
               "resolved_revision": "a" * 40, "is_local": False, "parameters": {"total": 27803138},

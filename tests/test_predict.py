@@ -11,7 +11,8 @@ import pytest
 
 from distilkobert.serving.errors import ServingError
 from distilkobert.serving.inputs import Record, detect_format, read_records
-from distilkobert.serving.testing import build_classifier, build_tiny_tokenizer
+
+from helpers.tiny_classifier import build_classifier, build_tiny_tokenizer
 
 TEXTS = ["이 영화 정말 재미있었어요", "시간 낭비였다", "음악이 좋아서 끝까지 봤습니다", "별로였어요", "추천합니다"]
 

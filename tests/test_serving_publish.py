@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from distilkobert.serving.errors import ServingError
-from distilkobert.serving.testing import build_classifier
+
+from helpers.tiny_classifier import build_classifier
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO = REPO_ROOT / "demo_data"

@@ -23,7 +23,7 @@ pytest.importorskip("onnxruntime", reason="the onnx extra is not installed (pip 
 
 from gradio_client import Client, handle_file  # noqa: E402
 
-from distilkobert.serving.testing import build_classifier  # noqa: E402
+from helpers.tiny_classifier import build_classifier  # noqa: E402
 
 REVIEW = "이 영화 정말 재미있었어요. 배우들의 연기가 훌륭했다."
 TEXTS = ["이 영화 정말 재미있었어요", "시간 낭비였다", "음악이 좋아서 끝까지 봤습니다", "별로였어요", "추천합니다"]

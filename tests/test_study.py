@@ -120,7 +120,8 @@ def test_quick_study_runs_every_stage_and_writes_the_table(tmp_path, capsys, uni
     Hub by `distilkobert dataset nsmc`) and a small unlabelled file."""
     from distilkobert.data.cli import nsmc_main
     from distilkobert.study.run import main
-    from distilkobert.study.testing import build_tiny_e5_teacher
+
+    from helpers.tiny_e5 import build_tiny_e5_teacher
 
     nsmc_repo = unique_repo_id("nsmc")
     assert nsmc_main(["--train-file", str(REVIEWS), "--validation-size", "100", "--output-dir", str(tmp_path / "nsmc"),
@@ -199,9 +200,10 @@ def test_soft_labels_teach_a_student_with_another_vocabulary(tmp_path):
     """Task distillation needs only one logit pair per review: a WordPiece student learns from them."""
     import numpy as np
 
-    from distilkobert.distill.testing import build_wordpiece_tokenizer, tiny_bert_teacher
     from distilkobert.study.classifier import finetune, tokenize_rows
     from distilkobert.study.config import FinetuneSettings
+
+    from helpers.tiny_bert import build_wordpiece_tokenizer, tiny_bert_teacher
 
     rows = [line.split("\t") for line in REVIEWS.read_text(encoding="utf-8").splitlines()[1:900]]
     texts, labels = [r[1] for r in rows], [int(r[2]) for r in rows]

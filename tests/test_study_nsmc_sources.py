@@ -16,7 +16,8 @@ from distilkobert.data.sources import SourceError
 from distilkobert.study import stages
 from distilkobert.study.config import StudyConfig, StudyConfigError
 from distilkobert.study.data import load_nsmc_splits
-from distilkobert.study.testing import build_tiny_e5_teacher
+
+from helpers.tiny_e5 import build_tiny_e5_teacher
 
 REPO = Path(__file__).resolve().parent.parent
 REVIEWS = REPO / "demo_data" / "reviews.tsv"

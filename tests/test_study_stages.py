@@ -20,7 +20,8 @@ from distilkobert.study import stages
 from distilkobert.study.cache import cached_stage, file_identity
 from distilkobert.study.classifier import finetune, tokenize_rows
 from distilkobert.study.config import FinetuneSettings
-from distilkobert.study.testing import build_tiny_e5_teacher
+
+from helpers.tiny_e5 import build_tiny_e5_teacher
 
 REPO = Path(__file__).resolve().parent.parent
 REVIEWS = REPO / "demo_data" / "reviews.tsv"

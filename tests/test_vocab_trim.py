@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from distilkobert.study.testing import build_tiny_e5_teacher
 from distilkobert.vocab_trim import VocabTrimError, main, trim_folder
+
+from helpers.tiny_e5 import build_tiny_e5_teacher
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -98,7 +99,7 @@ def test_bad_inputs_are_one_line_errors(teacher, tmp_path, capsys):
 
 
 def test_wordpiece_tokenizer_is_refused(tmp_path):
-    from distilkobert.distill.testing import build_wordpiece_tokenizer, tiny_bert_teacher
+    from helpers.tiny_bert import build_wordpiece_tokenizer, tiny_bert_teacher
 
     tok = build_wordpiece_tokenizer(["영화 좋아요", "별로예요"] * 20, tmp_path, vocab_size=60)
     tiny_bert_teacher(len(tok), tmp_path)

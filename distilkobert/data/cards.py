@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from distilkobert._version import __version__
+from distilkobert.common.front_matter import render_card
+from distilkobert.common.tables import markdown_table
 from distilkobert.data.build_results import CorpusBuildResult, NsmcBuildResult, SourceStats
-from distilkobert.front_matter import render_card
 from distilkobert.resources import read_resource, render_template
-from distilkobert.tables import markdown_table
 
 __all__ = ["size_category", "render_nsmc_card", "render_corpus_card"]
 

@@ -14,6 +14,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from distilkobert.common.output_dir import OutputDirError
 from distilkobert.data.build_results import CorpusBuildResult, NsmcBuildResult
 from distilkobert.data.nsmc import (
     OFFICIAL_BASE_URL,
@@ -24,7 +25,6 @@ from distilkobert.data.nsmc import (
 )
 from distilkobert.data.publish import command_line, refuse_existing_version, report_and_publish
 from distilkobert.data.sources import SourceError
-from distilkobert.output_dir import OutputDirError
 
 __all__ = ["nsmc_main", "corpus_main", "nsmc_arg_parser", "corpus_arg_parser", "nsmc_summary", "corpus_summary",
            "add_output_arguments", "check_publish_arguments"]

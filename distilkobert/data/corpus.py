@@ -38,13 +38,13 @@ from typing import Any
 import datasets
 import pyarrow as pa
 
+from distilkobert.common.output_dir import check_output_dir, staged_output
 from distilkobert.data.build_results import DROP_REASONS, CorpusBuildResult, SourceStats
 from distilkobert.data.cards import render_corpus_card
 from distilkobert.data.cleaning import clean_text, pack_sentences
 from distilkobert.data.dedup import HashSet64
 from distilkobert.data.parquet import SplitWriter, arrow_schema
 from distilkobert.data.sources import SourceError, is_hub_dataset_spec, iter_lines, open_binary
-from distilkobert.output_dir import check_output_dir, staged_output
 
 FEATURES: dict[str, Any] = {"text": {"dtype": "string", "_type": "Value"}}
 JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")

@@ -23,6 +23,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from distilkobert.common.output_dir import check_output_dir, staged_output
+
 # The label map is defined with the build records; the rest of the package imports it from here.
 from distilkobert.data.build_results import ID2LABEL as ID2LABEL
 from distilkobert.data.build_results import LABEL2ID as LABEL2ID
@@ -30,7 +32,6 @@ from distilkobert.data.build_results import LABEL_NAMES, BadRow, NsmcBuildResult
 from distilkobert.data.cards import render_nsmc_card
 from distilkobert.data.parquet import arrow_schema
 from distilkobert.data.sources import SourceError, is_url, iter_lines, open_binary, sha256_of
-from distilkobert.output_dir import check_output_dir, staged_output
 
 OFFICIAL_BASE_URL = "https://raw.githubusercontent.com/e9t/nsmc/master/"
 OFFICIAL_TRAIN_URL = OFFICIAL_BASE_URL + "ratings_train.txt"

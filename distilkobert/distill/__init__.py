@@ -13,5 +13,4 @@ Modules (import what you need; nothing heavy is imported here):
 - `distributed`: the accumulation for a global batch over a world size
 - `prepare`: `distilkobert corpus tokenize`, resumable parquet shards of token ids
 - `run`: `main(argv)`, the command
-- `testing`: tiny offline fixtures (tokenizer, corpus folder, teacher)
 """

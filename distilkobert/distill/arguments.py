@@ -2,7 +2,7 @@
 
 `parse_args(["recipe.yaml", "--flag", "value", ...])` reads the recipe (a YAML mapping of the fields below and of
 `transformers.TrainingArguments`' fields, with their own types: `student_layers: [0, 4, 8]`, `student_config:` a
-mapping) as defaults, then the flags, which win (see `distilkobert.recipe`). `DistillationConfig` is the
+mapping) as defaults, then the flags, which win (see `distilkobert.common.recipe`). `DistillationConfig` is the
 `TrainingArguments` subclass that `DistillationTrainer` reads as `self.args`; its loss fields are `LossConfig`'s.
 Each dataclass checks its own fields in `__post_init__`; `check_combination` holds the few rules that join two of
 them. Checks that need files (the teacher's config, the tokenizer, the output folder) run at the start of
@@ -20,8 +20,8 @@ from typing import Any
 
 from transformers import TrainingArguments
 
+from distilkobert.common.recipe import RecipeParser
 from distilkobert.distill.losses import LossConfig
-from distilkobert.recipe import RecipeParser
 
 NO_TEACHER = ("none", "null", "")
 

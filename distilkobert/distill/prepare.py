@@ -36,11 +36,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from transformers import AutoTokenizer
 
+from distilkobert.common.output_dir import OutputDirError, check_output_dir, clear_output_dir
 from distilkobert.data.sources import SourceError, read_lines
 from distilkobert.distill.collator import save_token_counts
 from distilkobert.distill.data import pack_batch, tokenizer_fingerprint
 from distilkobert.hub.endpoint import ModelReferenceError, resolve_model_reference
-from distilkobert.output_dir import OutputDirError, check_output_dir, clear_output_dir
 
 MANIFEST = "manifest.json"
 FORMAT = 1

@@ -27,6 +27,8 @@ import transformers
 from huggingface_hub import snapshot_download
 from transformers import AutoConfig, AutoTokenizer, BertConfig, DistilBertConfig, set_seed
 
+from distilkobert.common.environment import library_versions, machine_info
+from distilkobert.common.output_dir import check_output_dir, clear_output_dir
 from distilkobert.distill.arguments import (
     DistillationConfig,
     DistillationDataArguments,
@@ -48,11 +50,9 @@ from distilkobert.distill.student import (
     load_teacher,
 )
 from distilkobert.distill.trainer import DistillationTrainer
-from distilkobert.environment import library_versions, machine_info
 from distilkobert.hub.endpoint import require_hub, resolve_model_reference
 from distilkobert.hub.publish import VersionExistsError
 from distilkobert.model_card import write_model_card
-from distilkobert.output_dir import check_output_dir, clear_output_dir
 
 logger = logging.getLogger("distilkobert.distill")
 

@@ -1,6 +1,6 @@
 """Teacher loading and student construction (DistilBERT or BERT) with teacher-layer initialisation.
 
-`count_parameters` is re-exported from `distilkobert.model_size` for the callers that import it from here.
+`count_parameters` is re-exported from `distilkobert.common.model_size` for the callers that import it from here.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from transformers import (
     DistilBertForMaskedLM,
 )
 
-from distilkobert.model_size import count_parameters
+from distilkobert.common.model_size import count_parameters
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Arguments of `eval_nsmc.py` / `distilkobert eval`: typed dataclasses for `HfArgumentParser`.
 
 `parse_args(["recipes/eval-nsmc.yaml", "--flag", "value", ...])` reads an optional YAML recipe as defaults, then
-the flags, which win (see `distilkobert.recipe`). The fine-tuning settings are `transformers.TrainingArguments`
+the flags, which win (see `distilkobert.common.recipe`). The fine-tuning settings are `transformers.TrainingArguments`
 (`NsmcTrainingArguments`, with this protocol's defaults and task options, the way TRL's `GKDConfig` extends it);
 each seed's Trainer gets a copy with its own seed and checkpoint folder. Each dataclass checks itself in
 `__post_init__`; `check_combination` joins them.
@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from transformers import TrainingArguments
 
-from distilkobert.recipe import RecipeParser
+from distilkobert.common.recipe import RecipeParser
 
 
 @dataclass

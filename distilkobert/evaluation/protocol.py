@@ -22,9 +22,8 @@ import torch
 from huggingface_hub import HfApi
 from transformers import AutoConfig
 
-from distilkobert.hub.endpoint import require_hub, resolve_model_reference
-from distilkobert.model_size import parameter_counts
-from distilkobert.nsmc_results import (
+from distilkobert.common.model_size import parameter_counts
+from distilkobert.common.nsmc_results import (
     RESULTS_FILE,
     SCHEMA_VERSION,
     aggregate,
@@ -32,8 +31,10 @@ from distilkobert.nsmc_results import (
     library_versions,
     machine_info,
 )
-from distilkobert.output_dir import check_output_dir, clear_output_dir
-from distilkobert.serving.publish import check_version_free, publish_evaluated_classifier
+from distilkobert.common.output_dir import check_output_dir, clear_output_dir
+from distilkobert.hub.endpoint import require_hub, resolve_model_reference
+from distilkobert.hub.publish import VersionExistsError, check_version_available
+from distilkobert.serving.publish import publish_evaluated_classifier
 
 from .arguments import parse_args
 from .card import update_model_card
@@ -47,8 +48,8 @@ from .finetune import (
     weights_size_mb,
 )
 
-__all__ = ["DatasetFormatError", "ModelLoadError", "check_version_free", "evaluate_model", "parse_args",
-           "publish_evaluated_classifier", "update_card"]
+__all__ = ["DatasetFormatError", "ModelLoadError", "VersionExistsError", "check_version_available", "evaluate_model",
+           "parse_args", "publish_evaluated_classifier", "update_card"]
 
 logger = logging.getLogger("distilkobert.evaluation")
 

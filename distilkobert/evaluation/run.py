@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from distilkobert.nsmc_results import compare_rows, format_compare_table, load_results, write_compare_output
+from distilkobert.common.nsmc_results import compare_rows, format_compare_table, load_results, write_compare_output
 
 
 def run_compare(paths: Sequence[str], output: str | None) -> int:
@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if targs.compare:
             return run_compare(targs.compare, targs.compare_output)
         if targs.publish_classifier:  # refuse an existing version before hours of fine-tuning
-            protocol.check_version_free(targs.publish_classifier, targs.classifier_version)
+            protocol.check_version_available(targs.publish_classifier, targs.classifier_version)
         results = protocol.evaluate_model(margs, dargs, targs, argv)
         if targs.update_model_card:
             protocol.update_card(results, margs, targs)
@@ -46,7 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             published = protocol.publish_evaluated_classifier(results, targs.output_dir, targs.publish_classifier,
                                                      targs.classifier_version)
             print(f"classifier published: {published.url} (version {published.tag}, commit {published.commit_sha})")
-    except (protocol.DatasetFormatError, protocol.ModelLoadError, OSError, ValueError) as exc:
+    except (protocol.DatasetFormatError, protocol.ModelLoadError, protocol.VersionExistsError, OSError,
+            ValueError) as exc:
         print(f"eval_nsmc.py: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     return 0

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from distilkobert.common.output_dir import OutputDirError, check_output_dir
 from distilkobert.hub.handler import MAX_COMMIT_BODY, MAX_JSON_BODY, OPEN_MODE_USER, HubRequestHandler
 from distilkobert.hub.storage import Storage
 from distilkobert.hub.tokens import (
@@ -42,7 +43,6 @@ from distilkobert.hub.tokens import (
     parse_token_env,
     read_token_file,
 )
-from distilkobert.output_dir import OutputDirError, check_output_dir
 
 __all__ = ["HubServer", "serve_main", "MAX_JSON_BODY", "MAX_COMMIT_BODY", "OPEN_MODE_USER"]
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import torch
 
+from distilkobert.common.output_dir import OutputDirError
 from distilkobert.hub.endpoint import configure_hub_environment
-from distilkobert.output_dir import OutputDirError
 
 from .errors import ServingError
 from .inputs import read_records

@@ -26,8 +26,8 @@ import numpy as np
 import torch
 from onnxruntime.quantization import QuantType, quantize_dynamic
 
-from distilkobert.environment import library_versions
-from distilkobert.output_dir import staged_output
+from distilkobert.common.environment import library_versions
+from distilkobert.common.output_dir import staged_output
 
 from .classifier import TorchClassifier, check_classifier_folder, encode, resolve_model_dir
 from .errors import ServingError

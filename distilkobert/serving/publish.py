@@ -21,11 +21,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from distilkobert.common.front_matter import with_front_matter
+from distilkobert.common.nsmc_results import SCHEMA_VERSION
 from distilkobert.data.nsmc import ID2LABEL, LABEL2ID
-from distilkobert.front_matter import with_front_matter
-from distilkobert.hub.publish import PublishResult, VersionExistsError, check_version_available, publish_folder
+from distilkobert.hub.publish import PublishResult, publish_folder
 from distilkobert.model_card import NSMC_END, NSMC_START, apply_eval_results, validate_model_card
-from distilkobert.nsmc_results import SCHEMA_VERSION
 
 from .classifier import check_classifier_folder
 from .errors import ServingError
@@ -211,15 +211,6 @@ def publish_classifier(model_dir: str | os.PathLike, repo_id: str, version: str,
                                                 encoding="utf-8")
         return publish_folder(staging, repo_id, version=version, token=token, endpoint=endpoint,
                               commit_message=f"Publish {version}: Korean sentiment classifier")
-
-
-def check_version_free(repo_id: str, version: str, *, token: str | None = None, endpoint: str | None = None) -> None:
-    """Refuse, before any work, a version tag that ``repo_id`` already has (a repo that does not exist is fine):
-    :func:`distilkobert.hub.publish.check_version_available`, its refusal as a :class:`ServingError`."""
-    try:
-        check_version_available(repo_id, version, endpoint=endpoint, token=token)
-    except VersionExistsError as exc:
-        raise ServingError(str(exc)) from None
 
 
 def selected_seed(results: Mapping[str, Any]) -> Mapping[str, Any]:

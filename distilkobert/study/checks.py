@@ -12,10 +12,10 @@ from typing import Any
 
 from huggingface_hub import HfApi
 
+from distilkobert.common.output_dir import OutputDirError, check_output_dir
 from distilkobert.data.nsmc import NsmcFormatError
 from distilkobert.data.sources import SourceError
-from distilkobert.output_dir import OutputDirError, check_output_dir
-from distilkobert.serving.publish import check_version_free
+from distilkobert.hub.publish import check_version_available
 from distilkobert.study.cache import OUTPUT_MARKER
 from distilkobert.study.config import StudyConfig, StudyConfigError
 from distilkobert.study.data import load_nsmc_splits
@@ -118,7 +118,7 @@ def check_hub(repo_id: str, version: str) -> None:
     created now, empty, if they do not exist: the Hub answers a namespace the token cannot write with 403)."""
     try:
         for repo in (repo_id, f"{repo_id}-encoder"):
-            check_version_free(repo, version)
+            check_version_available(repo, version)
             HfApi().create_repo(repo, exist_ok=True)
     except Exception as err:  # noqa: BLE001 - any Hub answer becomes one line naming the argument
         raise StudyConfigError(f"--push-to-hub {repo_id}: {' '.join(str(err).split())}") from None

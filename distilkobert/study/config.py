@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from distilkobert.recipe import RecipeError, read_recipe
+from distilkobert.common.recipe import RecipeError, read_recipe
 from distilkobert.study.data import is_hub_repo_id
 
 
@@ -176,7 +176,7 @@ _NESTED = {"teacher_finetune": FinetuneSettings, "student_finetune": FinetuneSet
 
 
 def load_recipe(path: str | Path) -> dict[str, Any]:
-    """The YAML recipe as a mapping (read by `distilkobert.recipe.read_recipe`); a file that is not a YAML mapping
+    """The YAML recipe as a mapping (read by `common.recipe.read_recipe`); a file that is not a YAML mapping
     is an error naming it."""
     try:
         return read_recipe(path, allow_empty=False)

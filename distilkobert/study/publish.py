@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from distilkobert.front_matter import render_card
+from distilkobert.common.front_matter import render_card
 from distilkobert.hub.publish import publish_folder
 from distilkobert.serving.publish import classifier_results, publish_classifier
 from distilkobert.study.cache import log

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from safetensors import safe_open
 
-from distilkobert.tables import markdown_table
+from distilkobert.common.tables import markdown_table
 
 ROW_FASTTEXT = "FastText (same training rows)"
 ROW_FASTTEXT_QUANTIZED = "FastText quantized (same training rows)"

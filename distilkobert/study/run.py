@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from distilkobert.environment import library_versions, machine_info
+from distilkobert.common.environment import library_versions, machine_info
 from distilkobert.study import stages
 from distilkobert.study.cache import OUTPUT_MARKER, compute_seconds, log
 from distilkobert.study.checks import check_before_work, config_from_args

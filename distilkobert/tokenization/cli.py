@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from distilkobert.output_dir import OutputDirError, staged_output
+from distilkobert.common.output_dir import OutputDirError, staged_output
 
 from .errors import TokenizerFileError
 from .folder import build_tokenizer_folder

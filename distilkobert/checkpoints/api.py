@@ -30,14 +30,14 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 
-from distilkobert.hub.endpoint import endpoint_reachable
-from distilkobert.kobert_repo import (
+from distilkobert.checkpoints.repo import (
     Checkpoint,
     NotKoBertError,
     build_checkpoint_tokenizer,
     check_model_config,
     open_checkpoint,
 )
+from distilkobert.hub.endpoint import endpoint_reachable
 from kobert_tokenizer import KoBertTokenizer
 
 __all__ = [

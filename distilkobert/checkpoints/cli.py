@@ -4,7 +4,7 @@
     distilkobert convert monologg/distilkobert --output-dir out --push-to-hub ORG/distilkobert --version v1
 
 The Hub is HF_ENDPOINT when set, else huggingface.co (see distilkobert.hub.endpoint); the work is done by
-:mod:`distilkobert.conversion`, imported after the entry point (the console script, or this module's
+:mod:`distilkobert.checkpoints.conversion`, imported after the entry point (the console script, or this module's
 ``__main__``) configured the endpoint (the Hugging Face libraries read it at import). Exit codes: 0 done, 1 a
 refused checkpoint or a Hub error (one line), 2 a usage error or an unusable --output-dir.
 """
@@ -66,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc))
 
     # imported here, after the entry point configured the Hub endpoint: the Hugging Face libraries read it at import
-    from distilkobert.conversion import ConvertError, convert_command
+    from distilkobert.checkpoints.conversion import ConvertError, convert_command
 
     try:
         convert_command(args.source, args.output_dir, revision=args.revision, push_to_hub=args.push_to_hub,

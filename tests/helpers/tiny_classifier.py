@@ -21,7 +21,8 @@ from transformers import (
 )
 
 from distilkobert.data.nsmc import ID2LABEL, LABEL2ID
-from distilkobert.distill.testing import build_wordpiece_tokenizer
+
+from .tiny_bert import build_wordpiece_tokenizer
 
 # Short Korean reviews (written for the project) to train the tiny tokenizers on.
 SAMPLE_TEXTS = (

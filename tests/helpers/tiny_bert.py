@@ -1,4 +1,4 @@
-"""Small offline fixtures for tests, demos and benchmarks: a WordPiece tokenizer with KoBERT's special ids, a
+"""Small offline fixtures for tests and benchmarks: a WordPiece tokenizer with KoBERT's special ids, a
 corpus dataset folder and a tiny BERT masked-LM teacher."""
 
 from __future__ import annotations

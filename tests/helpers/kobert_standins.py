@@ -111,6 +111,6 @@ def kobert_tokenizer_files(shared_data: Path, work_dir: Path) -> tuple[Path, Pat
         return sp_model, vocab, True
     from distilkobert.tokenization import train_vocabulary
 
-    corpus = Path(__file__).resolve().parent / "data" / "korean_sentences.txt"
+    corpus = Path(__file__).resolve().parents[1] / "data" / "korean_sentences.txt"
     folder = train_vocabulary([corpus], 400, work_dir / "trained-kobert-format", hard_vocab_limit=False)
     return folder / "spiece.model", folder / "vocab.txt", False

@@ -7,7 +7,7 @@ transformers), the exact fast ``tokenizer.json`` built from the checkpoint's own
 ``conversion.json`` (the same facts for programs). The converted model's hidden states are compared with the
 original's before the copy is declared done; a checkpoint that is not KoBERT-family, whose vocab.txt does not
 match its SentencePiece model or whose pad id is not 1 is refused, from config.json and the file list, before the
-weights are downloaded. The command line is :mod:`distilkobert.convert`.
+weights are downloaded. The command line is :mod:`distilkobert.checkpoints.cli`.
 """
 
 from __future__ import annotations
@@ -29,8 +29,7 @@ from huggingface_hub.errors import (
 from transformers import PreTrainedModel, PreTrainedTokenizerFast
 
 from distilkobert._version import __version__
-from distilkobert.hub.publish import PublishResult, VersionExistsError, check_version_available, publish_folder
-from distilkobert.kobert_repo import (
+from distilkobert.checkpoints.repo import (
     KOBERT_PAD_ID,
     Checkpoint,
     NotKoBertError,
@@ -39,7 +38,8 @@ from distilkobert.kobert_repo import (
     check_tokenizer_files,
     open_checkpoint,
 )
-from distilkobert.output_dir import staged_output
+from distilkobert.common.output_dir import staged_output
+from distilkobert.hub.publish import PublishResult, VersionExistsError, check_version_available, publish_folder
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 DEFAULT_ARCHITECTURE = {"bert": "BertModel", "distilbert": "DistilBertModel"}

@@ -27,13 +27,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from distilkobert.environment import library_versions, machine_info
-from distilkobert.tables import markdown_table
+from distilkobert.common.environment import library_versions, machine_info
+from distilkobert.common.tables import markdown_table
 
 SCHEMA_VERSION = 1
 RESULTS_FILE = "nsmc_results.json"
 
-# `library_versions` and `machine_info` (distilkobert.environment) are recorded in every results file.
+# `library_versions` and `machine_info` (distilkobert.common.environment) are recorded in every results file.
 __all__ = ["SCHEMA_VERSION", "RESULTS_FILE", "mean_std", "aggregate", "library_versions", "machine_info",
            "format_results_table", "load_results", "compare_rows", "format_compare_table", "write_compare_output",
            "card_fields"]

@@ -1,6 +1,6 @@
 """pytest plugin: a local Hub for the whole test session, configured before any Hugging Face import.
 
-Loaded from ``tests/conftest.py`` (``pytest_plugins = ["distilkobert.hub.pytest_plugin"]``). At
+Loaded from ``tests/conftest.py`` (``pytest_plugins = ["helpers.local_hub"]``). At
 ``pytest_configure`` (before test modules are collected, hence before they import huggingface_hub, datasets
 or transformers) it starts a :class:`HubServer` on a free port in a temporary dir, with one user
 ``test-user`` (member of the organisation ``test-org``) and a random token, and exports HF_ENDPOINT,

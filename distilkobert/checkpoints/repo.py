@@ -204,7 +204,7 @@ def check_tokenizer_files(ckpt: Checkpoint) -> tuple[str, list[str]]:
 def _builder_fingerprint() -> str:
     """Changes whenever the converter does, so a cached tokenizer.json never outlives the code that built it."""
     digest = hashlib.sha256()
-    root = Path(__file__).resolve().parent
+    root = Path(__file__).resolve().parents[1]  # the distilkobert package
     for rel in _BUILDER_SOURCES:
         digest.update((root / rel).read_bytes())
     return digest.hexdigest()[:12]
