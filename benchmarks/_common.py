@@ -1,4 +1,5 @@
-"""Shared helpers for the benchmark scripts: machine facts, versions, timing, peak memory, JSON and tables.
+"""Shared helpers for the benchmark scripts: the start of a run (worker or machine line), machine facts, versions,
+timing, peak memory, JSON and tables, and the tests' tiny-model builders for --quick runs.
 
 Stdlib only at import time (torch is imported lazily where needed), so every benchmark script and the
 smoke tests can import it cheaply. Peak memory is measured as the peak resident set size (``ru_maxrss``) of
