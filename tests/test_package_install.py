@@ -69,6 +69,10 @@ def test_the_wheel_installs_the_package_and_its_data(installed) -> None:
     subpackages = {p.parent.relative_to(checkout) for p in checkout.rglob("__init__.py")}
     missing = sorted(str(p) for p in subpackages if not (package / p / "__init__.py").is_file())
     assert not missing, f"packages missing from the wheel (add them to pyproject's packages): {missing}"
+    # test fixtures live in tests/helpers/, never in the installed package
+    fixtures = [str(f.relative_to(package)) for f in package.rglob("*.py")
+                if f.name in ("testing.py", "pytest_plugin.py", "conftest.py") or "helpers" in f.parts]
+    assert not fixtures, f"test fixtures in the installed package: {fixtures}"
     for data in ("resources/model_card/template.md", "resources/model_card/metadata.yaml",
                  "resources/dataset_cards/nsmc.md", "resources/dataset_cards/corpus.md",
                  "metrics/accuracy/accuracy.py", "metrics/f1/f1.py"):
