@@ -21,7 +21,7 @@ from typing import Any
 
 from distilkobert.data.loading import load_dataset_pinned
 from distilkobert.data.nsmc import Row, parse_nsmc_file
-from distilkobert.data.sources import SourceError, sha256_of
+from distilkobert.data.sources import SourceError
 
 DATASET_SPLITS = ("train", "validation", "test")
 _HUB_REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
@@ -101,7 +101,7 @@ def read_nsmc(source: str | Path, *, revision: str | None = None, test_file: str
         if data.test_rows is not None:
             raise SourceError(f"--test-file {test_file}: the dataset {source} has its own test split; give one of them")
         data.test_rows, test_stats = parse_nsmc_file(test_file, seen_ids=seen)
-        data.identity["test_file"] = {"bytes": Path(test_file).stat().st_size, "sha256": sha256_of(Path(test_file))}
+        data.identity["test_file"] = {"bytes": Path(test_file).stat().st_size, "sha256": test_stats.sha256}
         data.report.update(test_file=str(test_file), test_rows_read=test_stats.rows_read)
     return data
 
